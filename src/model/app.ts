@@ -102,7 +102,11 @@ export type TaskHealth = 'none' | 'healthy' | 'unhealthy' | 'unknown';
 
 export interface Task {
   readonly id: string;
-  /** Instance id (the task id without its `._app.N` / `.<container>.<incarnation>` tail). */
+  /**
+   * Instance id (the task id without its `._app.N` / `.<container>.<incarnation>` tail). Pre-instance-era task ids
+   * (`app.<uuid>`, `app_<uuid>`, `app.<uuid>.<n>`) map to `app.marathon-<uuid>`, the id Marathon's events use
+   * for them (`task-id.ts`).
+   */
   readonly instanceId: string;
   readonly appId: string;
   /** Agent host name or IP as Marathon reports it (may be `unknown` in events). */
