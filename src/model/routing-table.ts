@@ -1,0 +1,351 @@
+/**
+ * The routing table: what every consumer (proxy, DNS, Habitat, admin) serves. Built from a
+ * snapshot by pure functions; immutable and versioned. The version increases only when the table's
+ * content changes, so a resync that finds nothing new costs consumers nothing.
+ *
+ * Vocabulary (Envoy's): a *service* is one exposed app port (a listener plus its cluster of
+ * upstream *backends*); downstream = clients, upstream = tasks.
+ */
+import type { App, AppPort, NetworkMode, Protocol, Task, TaskHealth, TaskState } from './app.ts';
+import { isExposed, type ExposureOptions } from './groups.ts';
+import { isRoutable } from './health.ts';
+import { parseServiceSpecs } from './labels.ts';
+import { taskEndpoints, type Endpoint } from './networking.ts';
+import type { LabelProblem, ServiceSpec } from './service-spec.ts';
+import type { AppState, Snapshot } from './snapshot.ts';
+
+export type ServiceMode = 'tcp' | 'http' | 'udp';
+
+export interface TableOptions extends ExposureOptions {
+  /** Route only tasks that pass their Marathon health checks (`--health-check`). */
+  readonly healthCheck: boolean;
+  /** Default bind address of service-port listeners (`--bind`). */
+  readonly bind: string;
+}
+
+/** One live task of an app, as every consumer sees it. */
+export interface TaskEntry {
+  readonly taskId: string;
+  readonly instanceId: string;
+  readonly appId: string;
+  readonly host: string;
+  readonly agentId: string | undefined;
+  readonly ipAddresses: readonly string[];
+  readonly state: TaskState;
+  readonly health: TaskHealth;
+  /** Takes new traffic: running and (health checks off, or healthy). */
+  readonly routable: boolean;
+  /** Being killed: no new traffic, existing connections may finish. */
+  readonly draining: boolean;
+  readonly startedAt: string | undefined;
+  readonly version: string | undefined;
+  /** Upstream endpoint per app port index (undefined where the task has none yet). */
+  readonly endpoints: readonly (Endpoint | undefined)[];
+}
+
+/** An upstream of a service: one task's endpoint for the service's port. */
+export interface Backend {
+  readonly taskId: string;
+  readonly address: string;
+  readonly port: number;
+  readonly host: string;
+  readonly health: TaskHealth;
+  readonly state: TaskState;
+  readonly routable: boolean;
+  readonly draining: boolean;
+  readonly startedAt: string | undefined;
+}
+
+export interface Service {
+  /** Stable identity: `<appId>:<portIndex>`. */
+  readonly key: string;
+  readonly appId: string;
+  readonly portIndex: number;
+  readonly portName: string | undefined;
+  /** The app's service port (0 when Marathon assigned none). */
+  readonly servicePort: number;
+  /** Port the listener binds: `HAPROXY_{n}_PORT`, else the service port. */
+  readonly listenPort: number;
+  /** Address the listener binds: `HAPROXY_{n}_BIND_ADDR`, else `--bind`. */
+  readonly bindAddress: string;
+  readonly protocols: readonly Protocol[];
+  /** Mode of the TCP side (`udp` when the port is udp only). */
+  readonly mode: ServiceMode;
+  readonly spec: ServiceSpec;
+  /** Running and draining tasks with an endpoint for this port, sorted by task id. */
+  readonly backends: readonly Backend[];
+}
+
+/** Every app, exposed on this LB or not: DNS and Habitat serve all of them. */
+export interface AppEntry {
+  readonly appId: string;
+  readonly version: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly networkMode: NetworkMode;
+  readonly ports: readonly AppPort[];
+  readonly app: App;
+  /** Live tasks (running, starting, killing, unreachable), sorted by task id. */
+  readonly tasks: readonly TaskEntry[];
+}
+
+export interface RoutingTable {
+  readonly version: number;
+  /** When this version was built (ms since the epoch). */
+  readonly builtAt: number;
+  /** Exposed services, sorted by listen port, then key. */
+  readonly services: readonly Service[];
+  /** Every app, sorted by id. */
+  readonly apps: readonly AppEntry[];
+  readonly problems: readonly LabelProblem[];
+  readonly counts: { readonly apps: number; readonly tasks: number; readonly routableBackends: number };
+}
+
+export const EMPTY_TABLE: RoutingTable = {
+  version: 0,
+  builtAt: 0,
+  services: [],
+  apps: [],
+  problems: [],
+  counts: { apps: 0, tasks: 0, routableBackends: 0 },
+};
+
+/** What one app contributes to the table. Cached per AppState: unchanged apps cost nothing. */
+interface AppRoutes {
+  readonly entry: AppEntry;
+  readonly services: readonly Service[];
+  readonly problems: readonly LabelProblem[];
+  readonly routableBackends: number;
+}
+
+export interface ServiceChange {
+  readonly before: Service;
+  readonly after: Service;
+  readonly backendsAdded: readonly Backend[];
+  readonly backendsRemoved: readonly Backend[];
+  /** Backends present in both whose state, health or address changed. */
+  readonly backendsChanged: readonly Backend[];
+  /** Anything but the backends changed (mode, spec, bind address, …). */
+  readonly specChanged: boolean;
+}
+
+export interface TableDiff {
+  readonly added: readonly Service[];
+  readonly removed: readonly Service[];
+  readonly changed: readonly ServiceChange[];
+  /** Ids of apps added, removed or changed. */
+  readonly apps: readonly string[];
+}
+
+export function isEmptyDiff(diff: TableDiff): boolean {
+  return diff.added.length === 0 && diff.removed.length === 0 && diff.changed.length === 0 && diff.apps.length === 0;
+}
+
+/**
+ * Builds tables from snapshots for fixed options, remembering each app's routes by the identity of
+ * its AppState so that an event touching one app rebuilds one app.
+ */
+export class TableBuilder {
+  readonly #options: TableOptions;
+  #cache = new WeakMap<AppState, AppRoutes>();
+  #table: RoutingTable = EMPTY_TABLE;
+  #routes: ReadonlyMap<string, AppRoutes> = new Map();
+
+  constructor(options: TableOptions) {
+    this.#options = options;
+  }
+
+  get table(): RoutingTable {
+    return this.#table;
+  }
+
+  /** Build the table for a snapshot. Returns the previous table (same version) when nothing changed. */
+  build(snapshot: Snapshot, now: number = Date.now()): { readonly table: RoutingTable; readonly diff: TableDiff } {
+    const routes = new Map<string, AppRoutes>();
+    const changedApps: string[] = [];
+    for (const [appId, state] of snapshot.apps) {
+      let r = this.#cache.get(state);
+      if (!r) {
+        r = appRoutes(state, this.#options);
+        this.#cache.set(state, r);
+      }
+      routes.set(appId, r);
+      const before = this.#routes.get(appId);
+      if (before !== r && (!before || !sameAppRoutes(before, r))) changedApps.push(appId);
+    }
+    for (const appId of this.#routes.keys()) if (!routes.has(appId)) changedApps.push(appId);
+
+    if (changedApps.length === 0) {
+      this.#routes = routes;
+      return { table: this.#table, diff: { added: [], removed: [], changed: [], apps: [] } };
+    }
+    const diff = diffApps(this.#routes, routes, changedApps);
+    this.#routes = routes;
+    this.#table = assemble(routes, this.#table.version + 1, now);
+    return { table: this.#table, diff };
+  }
+}
+
+function assemble(routes: ReadonlyMap<string, AppRoutes>, version: number, now: number): RoutingTable {
+  const services: Service[] = [];
+  const apps: AppEntry[] = [];
+  const problems: LabelProblem[] = [];
+  let tasks = 0;
+  let routableBackends = 0;
+  for (const r of routes.values()) {
+    for (const s of r.services) services.push(s);
+    apps.push(r.entry);
+    for (const p of r.problems) problems.push(p);
+    tasks += r.entry.tasks.length;
+    routableBackends += r.routableBackends;
+  }
+  services.sort((a, b) => a.listenPort - b.listenPort || compareStrings(a.key, b.key));
+  apps.sort((a, b) => compareStrings(a.appId, b.appId));
+  return { version, builtAt: now, services, apps, problems, counts: { apps: apps.length, tasks, routableBackends } };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function appRoutes(state: AppState, options: TableOptions): AppRoutes {
+  const { app } = state;
+  const sortedTasks = [...state.tasks.values()].sort((a, b) => compareStrings(a.id, b.id));
+  const tasks = sortedTasks.map((task) => taskEntry(app, task, options.healthCheck));
+  const entry: AppEntry = {
+    appId: app.id,
+    version: app.version,
+    labels: app.labels,
+    networkMode: app.networkMode,
+    ports: app.ports,
+    app,
+    tasks,
+  };
+  const { specs, problems } = parseServiceSpecs(app.id, app.labels, app.ports.length);
+  const services: Service[] = [];
+  let routableBackends = 0;
+  for (const port of app.ports) {
+    const spec = specs[port.index];
+    if (!spec || !isExposed(spec, options)) continue;
+    const listenPort = spec.port ?? port.servicePort;
+    if (listenPort <= 0) continue;
+    const backends: Backend[] = [];
+    for (const t of tasks) {
+      if (t.state !== 'TASK_RUNNING' && t.state !== 'TASK_KILLING') continue;
+      const endpoint = t.endpoints[port.index];
+      if (!endpoint) continue;
+      if (t.routable) routableBackends++;
+      backends.push({
+        taskId: t.taskId,
+        address: endpoint.address,
+        port: endpoint.port,
+        host: t.host,
+        health: t.health,
+        state: t.state,
+        routable: t.routable,
+        draining: t.draining,
+        startedAt: t.startedAt,
+      });
+    }
+    services.push({
+      key: `${app.id}:${port.index}`,
+      appId: app.id,
+      portIndex: port.index,
+      portName: port.name,
+      servicePort: port.servicePort,
+      listenPort,
+      bindAddress: spec.bindAddr ?? options.bind,
+      protocols: port.protocols,
+      mode: serviceMode(app, port, spec),
+      spec,
+      backends,
+    });
+  }
+  return { entry, services, problems, routableBackends };
+}
+
+function taskEntry(app: App, task: Task, useHealthChecks: boolean): TaskEntry {
+  return {
+    taskId: task.id,
+    instanceId: task.instanceId,
+    appId: task.appId,
+    host: task.host,
+    agentId: task.agentId,
+    ipAddresses: task.ipAddresses,
+    state: task.state,
+    health: task.health,
+    routable: isRoutable(task, useHealthChecks),
+    draining: task.state === 'TASK_KILLING',
+    startedAt: task.startedAt,
+    version: task.version,
+    endpoints: taskEndpoints(app, task),
+  };
+}
+
+/**
+ * Mode of a port, as marathon-lb chose it: `HAPROXY_{n}_MODE`, else `http` when the port has a
+ * virtual host or an HTTP health check, else `tcp`; `udp` when the port speaks udp only.
+ */
+export function serviceMode(app: App, port: AppPort, spec: ServiceSpec): ServiceMode {
+  if (!port.protocols.includes('tcp')) return 'udp';
+  if (spec.mode) return spec.mode;
+  if (spec.vhosts.length > 0) return 'http';
+  for (const check of app.healthChecks) {
+    if (check.protocol !== 'HTTP' && check.protocol !== 'MESOS_HTTP') continue;
+    if (check.port === undefined && (check.portIndex ?? 0) === port.index) return 'http';
+  }
+  return 'tcp';
+}
+
+function sameAppRoutes(a: AppRoutes, b: AppRoutes): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function diffApps(before: ReadonlyMap<string, AppRoutes>, after: ReadonlyMap<string, AppRoutes>, appIds: readonly string[]): TableDiff {
+  const added: Service[] = [];
+  const removed: Service[] = [];
+  const changed: ServiceChange[] = [];
+  for (const appId of appIds) {
+    const old = new Map((before.get(appId)?.services ?? []).map((s) => [s.key, s]));
+    for (const service of after.get(appId)?.services ?? []) {
+      const previous = old.get(service.key);
+      old.delete(service.key);
+      if (!previous) added.push(service);
+      else {
+        const change = diffService(previous, service);
+        if (change) changed.push(change);
+      }
+    }
+    for (const service of old.values()) removed.push(service);
+  }
+  return { added, removed, changed, apps: appIds };
+}
+
+function backendKey(b: Backend): string {
+  return `${b.taskId}@${b.address}:${b.port}`;
+}
+
+export function diffService(before: Service, after: Service): ServiceChange | undefined {
+  const old = new Map(before.backends.map((b) => [backendKey(b), b]));
+  const backendsAdded: Backend[] = [];
+  const backendsChanged: Backend[] = [];
+  for (const b of after.backends) {
+    const key = backendKey(b);
+    const previous = old.get(key);
+    old.delete(key);
+    if (!previous) backendsAdded.push(b);
+    else if (previous.routable !== b.routable || previous.draining !== b.draining || previous.health !== b.health || previous.state !== b.state) {
+      backendsChanged.push(b);
+    }
+  }
+  const backendsRemoved = [...old.values()];
+  const specChanged =
+    before.listenPort !== after.listenPort ||
+    before.bindAddress !== after.bindAddress ||
+    before.mode !== after.mode ||
+    before.portName !== after.portName ||
+    before.servicePort !== after.servicePort ||
+    before.protocols.join(',') !== after.protocols.join(',') ||
+    JSON.stringify(before.spec) !== JSON.stringify(after.spec);
+  if (!specChanged && backendsAdded.length === 0 && backendsRemoved.length === 0 && backendsChanged.length === 0) return undefined;
+  return { before, after, backendsAdded, backendsRemoved, backendsChanged, specChanged };
+}
