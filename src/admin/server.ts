@@ -1,0 +1,106 @@
+/**
+ * The admin HTTP server: health, readiness, the routing table, Prometheus metrics and
+ * marathon-lb's health-check alias. Read-only: anything but GET and HEAD is refused with 405.
+ * Later consumers (DNS's /v1 API, Habitat's peer lists, the status page) add their routes through
+ * `AdminRoutes` rather than by editing this file.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { RoutingTable } from '../model/routing-table.ts';
+import type { SyncStatus } from '../marathon/sync.ts';
+import { routesView } from './routes-view.ts';
+
+export interface AdminSources {
+  readonly table: () => RoutingTable;
+  readonly status: () => SyncStatus;
+  readonly metrics: Metrics;
+  readonly version: string;
+}
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/** Exact-path routes; a consumer may register more before the server starts. */
+export class AdminRoutes {
+  readonly #routes = new Map<string, AdminHandler>();
+
+  add(path: string, handler: AdminHandler): this {
+    this.#routes.set(path, handler);
+    return this;
+  }
+
+  get(path: string): AdminHandler | undefined {
+    return this.#routes.get(path);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export function coreRoutes(sources: AdminSources): AdminRoutes {
+  const routes = new AdminRoutes();
+  const alive: AdminHandler = (_req, res) => sendText(res, 200, 'OK\n');
+  routes.add('/health', alive);
+  // marathon-lb's monitor-uri, kept so existing health checks of the LB app keep working.
+  routes.add('/_haproxy_health_check', alive);
+  routes.add('/ready', (_req, res) => {
+    const status = sources.status();
+    const body = {
+      ready: status.ready,
+      stream: status.stream,
+      lastSyncAt: status.lastSyncAt ? new Date(status.lastSyncAt).toISOString() : null,
+      lastSyncError: status.lastSyncError ?? null,
+      tableVersion: sources.table().version,
+    };
+    sendJson(res, status.ready ? 200 : 503, body);
+  });
+  routes.add('/routes', (_req, res) => sendJson(res, 200, routesView(sources.table())));
+  routes.add('/metrics', async (_req, res) => {
+    const text = await sources.metrics.registry.metrics();
+    sendText(res, 200, text, sources.metrics.registry.contentType);
+  });
+  return routes;
+}
+
+export function createAdminServer(routes: AdminRoutes, logger: Logger): Server {
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16_384 }, (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      sendText(res, 405, 'method not allowed: the admin server is read-only\n');
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin');
+    } catch {
+      sendText(res, 400, 'bad request\n');
+      return;
+    }
+    const handler = routes.get(url.pathname);
+    if (!handler) {
+      sendText(res, 404, 'not found\n');
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(req, res, url))
+      .catch((error: unknown) => {
+        logger.error({ err: error, path: url.pathname }, 'admin handler failed');
+        if (!res.headersSent) sendText(res, 500, 'internal error\n');
+        else res.destroy();
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+  return server;
+}

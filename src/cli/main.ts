@@ -1,0 +1,87 @@
+/**
+ * The `pacer` command: parse the command line, then run pacer, the demo or the emulator.
+ * Exit codes: 0 after a clean shutdown, 1 on a failure at run time, 2 on a configuration error.
+ */
+import { ConfigError, helpText, parseCommandLine, type Config } from '../config/load.ts';
+import { createLogger } from '../log.ts';
+import { PacerError } from '../errors.ts';
+import { startPacer, type Pacer } from '../pacer.ts';
+import { VERSION } from '../version.ts';
+import { onShutdownSignal } from './signals.ts';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let line;
+  try {
+    line = parseCommandLine(argv, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`pacer: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  switch (line.kind) {
+    case 'help':
+      process.stdout.write(helpText());
+      return 0;
+    case 'version':
+      process.stdout.write(`pacer ${VERSION}\n`);
+      return 0;
+    case 'subcommand':
+      if (line.name === 'demo') {
+        const { runDemo } = await import('./demo.ts');
+        return runDemo(line.args);
+      }
+      {
+        const { runEmulatorCommand } = await import('../emulator/cli.ts');
+        await runEmulatorCommand([...line.args]);
+        return -1; // the emulator runs until it is signalled, and exits by itself
+      }
+    case 'run':
+      return run(line.config);
+  }
+}
+
+async function run(config: Config): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
+  // Signals are handled from the start: a SIGTERM during start-up still shuts down cleanly.
+  let starting: Promise<Pacer> | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    onShutdownSignal(async (signal) => {
+      logger.info({ signal }, 'shutting down: no new connections, draining');
+      const pacer = await starting?.catch(() => undefined);
+      await pacer?.stop();
+      logger.info('stopped');
+      resolve();
+    });
+  });
+  starting = startPacer(config, logger);
+  try {
+    await starting;
+  } catch (error) {
+    if (error instanceof PacerError && error.code === 'PACER_ERR_CREDENTIALS_FILE') {
+      process.stderr.write(`pacer: --marathon-credentials-file: ${error.message}\n`);
+      return 2;
+    }
+    const err = error as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      process.stderr.write(`pacer: --admin-port: cannot listen on ${config.adminBind}:${config.adminPort}: ${err.code}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  await stopped;
+  logger.flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`pacer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

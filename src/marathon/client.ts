@@ -1,0 +1,230 @@
+/**
+ * Marathon's REST API, as pacer uses it: a few GETs against one of several Marathon instances.
+ *
+ * - Instances are tried in turn, starting with the last one that answered (marathon-lb's rotation),
+ *   so a dead first host costs one timeout once, not on every request (marathon-lb #535).
+ * - Redirects are followed by hand (standbys answer /v2/events with a 302 to the leader); the
+ *   credentials go along, since one Marathon cluster shares them.
+ * - Every request has a connect and a read timeout: a hung Marathon is a failed request, never a
+ *   hung pacer.
+ * - The credentials live in this object only, as a prepared header; nothing here logs them.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, request, type Dispatcher } from 'undici';
+import { PacerError } from '../errors.ts';
+
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface MarathonClientOptions {
+  readonly urls: readonly string[];
+  readonly credentials?: Credentials | undefined;
+  /** Connect and read timeout, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Called for every failed attempt (for metrics), with a short bounded reason. */
+  readonly onError?: (reason: FailureReason, url: string, error: Error) => void;
+}
+
+export type FailureReason = 'timeout' | 'connect' | 'status' | 'json' | 'auth' | 'redirects';
+
+export const APPS_PATH = '/v2/apps?embed=apps.tasks&embed=apps.deployments&embed=apps.readiness';
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/** Read `user:password` from a credentials file (marathon-lb's format). */
+export function readCredentialsFile(path: string): Credentials {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PacerError('PACER_ERR_CREDENTIALS_FILE', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const line = text.split(/\r?\n/, 1)[0]?.trim() ?? '';
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw new PacerError('PACER_ERR_CREDENTIALS_FILE', `${path} must hold user:password on its first line`);
+  return { user: line.slice(0, colon), password: line.slice(colon + 1) };
+}
+
+export function basicAuthHeader(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
+}
+
+/** A Marathon response that was read to the end. */
+export interface JsonResponse {
+  readonly status: number;
+  readonly json: unknown;
+  /** The instance that answered (after redirects). */
+  readonly url: string;
+}
+
+export class MarathonClient {
+  readonly #urls: readonly string[];
+  readonly #authorization: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #dispatcher: Agent;
+  readonly #onError: MarathonClientOptions['onError'];
+  #preferred = 0;
+
+  constructor(options: MarathonClientOptions) {
+    if (options.urls.length === 0) throw new Error('at least one Marathon URL is needed');
+    this.#urls = options.urls.map((u) => u.replace(/\/+$/, ''));
+    this.#authorization = options.credentials ? basicAuthHeader(options.credentials) : undefined;
+    this.#timeoutMs = options.timeoutMs;
+    this.#onError = options.onError;
+    this.#dispatcher = new Agent({
+      connect: { timeout: options.timeoutMs },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** The configured instances, the one that answered last first. */
+  get urls(): readonly string[] {
+    return [...this.#urls.slice(this.#preferred), ...this.#urls.slice(0, this.#preferred)];
+  }
+
+  /** The instance that answered last (as configured, before any redirect). */
+  get current(): string {
+    return this.#urls[this.#preferred] ?? '';
+  }
+
+  get authorization(): string | undefined {
+    return this.#authorization;
+  }
+
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** `GET /v2/apps` with the tasks embedded. */
+  fetchApps(): Promise<unknown> {
+    return this.getJson(APPS_PATH).then((r) => r.json);
+  }
+
+  /** `GET /v2/apps/{id}`; undefined when Marathon says the app does not exist (404). */
+  async fetchApp(appId: string): Promise<unknown> {
+    const path = `/v2/apps/${appId.split('/').filter(Boolean).map(encodeURIComponent).join('/')}`;
+    const response = await this.getJson(path, { allow404: true });
+    return response.status === 404 ? undefined : response.json;
+  }
+
+  /** `GET /v2/info`. */
+  fetchInfo(): Promise<unknown> {
+    return this.getJson('/v2/info').then((r) => r.json);
+  }
+
+  /**
+   * GET a JSON document from the first instance that answers it. Network failures, timeouts, 5xx
+   * and unreadable bodies move on to the next instance; a 401/403 fails at once (the same
+   * credentials would fail everywhere).
+   */
+  async getJson(path: string, options: { allow404?: boolean } = {}): Promise<JsonResponse> {
+    let lastError: Error | undefined;
+    const n = this.#urls.length;
+    for (let attempt = 0; attempt < n; attempt++) {
+      const index = (this.#preferred + attempt) % n;
+      const base = this.#urls[index] as string;
+      try {
+        const response = await this.#get(`${base}${path}`, options.allow404 ?? false);
+        this.#preferred = index;
+        return response;
+      } catch (error) {
+        const err = error as Error;
+        lastError = err;
+        if (err instanceof PacerError && err.code === 'PACER_ERR_MARATHON_AUTH') throw err;
+      }
+    }
+    throw new PacerError('PACER_ERR_MARATHON_UNAVAILABLE', `no Marathon instance answered ${path}: ${lastError?.message ?? 'unknown error'}`, {
+      cause: lastError,
+    });
+  }
+
+  async #get(url: string, allow404: boolean): Promise<JsonResponse> {
+    let target = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(target, {
+          method: 'GET',
+          headers: this.#headers('application/json'),
+          dispatcher: this.#dispatcher,
+        });
+      } catch (error) {
+        const err = error as Error & { code?: string };
+        const reason: FailureReason = /timeout/i.test(err.code ?? err.name) ? 'timeout' : 'connect';
+        this.#onError?.(reason, target, err);
+        throw new PacerError('PACER_ERR_MARATHON_UNAVAILABLE', `${redactUrl(target)}: ${err.code ?? err.message}`, { cause: err });
+      }
+      const { statusCode, headers, body } = response;
+      const location = headers['location'];
+      if (REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
+        await body.dump();
+        target = new URL(location, target).href;
+        continue;
+      }
+      if (statusCode === 401 || statusCode === 403) {
+        await body.dump();
+        const err = new PacerError('PACER_ERR_MARATHON_AUTH', `${redactUrl(target)}: HTTP ${statusCode}`);
+        this.#onError?.('auth', target, err);
+        throw err;
+      }
+      if (statusCode === 404 && allow404) {
+        await body.dump();
+        return { status: 404, json: undefined, url: target };
+      }
+      if (statusCode !== 200) {
+        await body.dump().catch(() => undefined);
+        const err = new PacerError('PACER_ERR_MARATHON_HTTP', `${redactUrl(target)}: HTTP ${statusCode}`);
+        this.#onError?.('status', target, err);
+        throw err;
+      }
+      let text: string;
+      try {
+        text = await body.text();
+      } catch (error) {
+        const err = error as Error & { code?: string };
+        const reason: FailureReason = /timeout/i.test(err.code ?? err.name) ? 'timeout' : 'connect';
+        this.#onError?.(reason, target, err);
+        throw new PacerError('PACER_ERR_MARATHON_UNAVAILABLE', `${redactUrl(target)}: ${err.code ?? err.message}`, { cause: err });
+      }
+      try {
+        return { status: 200, json: JSON.parse(text), url: target };
+      } catch {
+        const err = new PacerError('PACER_ERR_MARATHON_BAD_JSON', `${redactUrl(target)}: body is not JSON (${text.length} bytes)`);
+        this.#onError?.('json', target, err);
+        throw err;
+      }
+    }
+    const err = new PacerError('PACER_ERR_MARATHON_REDIRECTS', `${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
+    this.#onError?.('redirects', url, err);
+    throw err;
+  }
+
+  #headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { accept, 'user-agent': 'pacer' };
+    if (this.#authorization) headers['authorization'] = this.#authorization;
+    return headers;
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+}
+
+/** A URL fit for logs: user info, if someone put credentials into --marathon, is removed. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '';
+      u.password = '';
+    }
+    return u.href;
+  } catch {
+    return '[invalid url]';
+  }
+}

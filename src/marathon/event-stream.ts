@@ -1,0 +1,206 @@
+/**
+ * Marathon's event stream (`GET /v2/events`, Server-Sent Events) through the `eventsource` package,
+ * with pacer's own connection policy around it:
+ *
+ * - `Accept: text/event-stream` exactly (Marathon answers 405 to anything else) and the server-side
+ *   `event_type` filter, so Marathon sends only the events pacer acts on;
+ * - redirects (a standby's 302 to the leader) followed by hand with the credentials kept;
+ * - a watchdog: Marathon writes a keep-alive every 10 s, so a stream with no byte for
+ *   `idleTimeoutMs` (30 s) is dead, however healthy its TCP connection looks;
+ * - reconnection with jittered exponential backoff, rotating over the Marathon instances, instead
+ *   of eventsource's fixed delay; every successful (re)connect is reported so the caller resyncs.
+ */
+import { EventSource, type FetchLike, type FetchLikeResponse, type ReaderLike } from 'eventsource';
+import { Agent, request } from 'undici';
+import type { Readable } from 'node:stream';
+import { PacerError } from '../errors.ts';
+import { SUBSCRIBED_EVENT_TYPES } from '../model/events.ts';
+import { redactUrl } from './client.ts';
+
+export interface EventStreamOptions {
+  /** Marathon instances, in the order to try (the client's preferred one first). */
+  readonly urls: () => readonly string[];
+  readonly authorization: string | undefined;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly onOpen: (url: string) => void;
+  readonly onEvent: (type: string, data: string) => void;
+  /** The stream ended or failed; a reconnect is scheduled after `retryInMs`. */
+  readonly onClose: (reason: string, retryInMs: number) => void;
+  /** Any byte arrived (events and keep-alives). */
+  readonly onActivity?: () => void;
+}
+
+export function eventsPath(): string {
+  return `/v2/events?${SUBSCRIBED_EVENT_TYPES.map((t) => `event_type=${t}`).join('&')}`;
+}
+
+/** Full jitter: a random delay in [base/2, base], base doubling per failure up to the cap. */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+export class EventStream {
+  readonly #options: EventStreamOptions;
+  readonly #dispatcher: Agent;
+  #source: EventSource | undefined;
+  #attempt = 0;
+  #rotation = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lastByteAt = 0;
+  #connected = false;
+  #stopped = true;
+  /** The instance the current stream came from (after redirects). */
+  #url = '';
+
+  constructor(options: EventStreamOptions) {
+    this.#options = options;
+    this.#dispatcher = new Agent({ connect: { timeout: options.connectTimeoutMs }, headersTimeout: options.connectTimeoutMs, bodyTimeout: 0 });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get lastByteAt(): number {
+    return this.#lastByteAt;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#idleTimer);
+    this.#source?.close();
+    this.#source = undefined;
+    this.#connected = false;
+    await this.#dispatcher.close().catch(() => undefined);
+  }
+
+  /** Drop the current stream and reconnect at once (used when the caller knows it is stale). */
+  restart(reason: string): void {
+    if (this.#stopped) return;
+    this.#fail(reason, 0);
+  }
+
+  #connect(): void {
+    const urls = this.#options.urls();
+    const base = urls[this.#rotation % urls.length] ?? urls[0];
+    if (!base) return;
+    const url = `${base}${eventsPath()}`;
+    const source = new EventSource(url, { fetch: this.#fetch });
+    this.#source = source;
+    this.#lastByteAt = Date.now();
+    source.onopen = () => {
+      if (this.#source !== source) return;
+      this.#connected = true;
+      this.#attempt = 0;
+      this.#options.onOpen(this.#url);
+    };
+    source.onerror = (event) => {
+      if (this.#source !== source) return;
+      const status = event.code ? `HTTP ${event.code}` : (event.message ?? 'stream error');
+      this.#fail(status);
+    };
+    const onMessage = (event: { readonly type: string; readonly data: string }) => {
+      if (this.#source !== source) return;
+      this.#options.onEvent(event.type, event.data);
+    };
+    for (const type of SUBSCRIBED_EVENT_TYPES) source.addEventListener(type, onMessage);
+    source.addEventListener('message', onMessage);
+    clearInterval(this.#idleTimer);
+    const check = Math.max(50, Math.min(1000, Math.floor(this.#options.idleTimeoutMs / 4)));
+    this.#idleTimer = setInterval(() => {
+      if (this.#source === source && Date.now() - this.#lastByteAt > this.#options.idleTimeoutMs) {
+        this.#fail(`no byte for ${this.#options.idleTimeoutMs} ms`);
+      }
+    }, check);
+    this.#idleTimer.unref();
+  }
+
+  #fail(reason: string, delayMs?: number): void {
+    this.#source?.close();
+    this.#source = undefined;
+    this.#connected = false;
+    clearInterval(this.#idleTimer);
+    if (this.#stopped) return;
+    const backoff = this.#options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+    const delay = delayMs ?? backoffDelay(this.#attempt, backoff.initialMs, backoff.maxMs);
+    this.#attempt++;
+    this.#rotation++;
+    this.#options.onClose(reason, delay);
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** The fetch eventsource uses: undici with timeouts, manual redirects, credentials and a byte watchdog. */
+  readonly #fetch: FetchLike = async (input, init) => {
+    let target = String(input);
+    for (let hop = 0; hop <= 5; hop++) {
+      const headers: Record<string, string> = { accept: init.headers.Accept, 'user-agent': 'pacer', 'cache-control': 'no-cache' };
+      if (this.#options.authorization) headers['authorization'] = this.#options.authorization;
+      const response = await request(target, {
+        method: 'GET',
+        headers,
+        signal: init.signal as AbortSignal,
+        dispatcher: this.#dispatcher,
+      });
+      const location = response.headers['location'];
+      if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
+        await response.body.dump();
+        target = new URL(location, target).href;
+        continue;
+      }
+      this.#url = new URL(target).origin;
+      if (response.statusCode !== 200) {
+        // eventsource fails the connection on a non-200; the body is of no use.
+        response.body.resume();
+      }
+      return this.#wrap(response.statusCode, target, hop > 0, response.headers, response.body);
+    }
+    throw new PacerError('PACER_ERR_MARATHON_REDIRECTS', `${redactUrl(String(input))}: too many redirects`);
+  };
+
+  #wrap(status: number, url: string, redirected: boolean, headers: Record<string, string | string[] | undefined>, body: Readable): FetchLikeResponse {
+    const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const touch = () => {
+      this.#lastByteAt = Date.now();
+      this.#options.onActivity?.();
+    };
+    const reader: ReaderLike = {
+      async read() {
+        const next = await iterator.next();
+        if (next.done) return { done: true, value: undefined };
+        touch();
+        return { done: false, value: next.value };
+      },
+      async cancel() {
+        body.destroy();
+      },
+    };
+    return {
+      status,
+      url,
+      redirected,
+      headers: {
+        get(name: string) {
+          const v = headers[name.toLowerCase()];
+          return Array.isArray(v) ? v.join(', ') : (v ?? null);
+        },
+      },
+      body: { getReader: () => reader },
+    };
+  }
+}

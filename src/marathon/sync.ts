@@ -1,0 +1,430 @@
+/**
+ * Keeps the snapshot, and so the routing table, in step with Marathon:
+ *
+ * - a full resync after every (re)connect of the event stream and every `resyncIntervalMs`;
+ * - events applied incrementally, coalesced: the first event of a burst opens a short window
+ *   (`windowMs`), each further event extends it, but never past `maxDelayMs` after the first, so
+ *   an event storm costs a handful of applies and a lone event is applied within milliseconds;
+ * - events that only say "this app changed" fetch that one app, never all of them;
+ * - events that arrive while a fetch is in flight are applied again on top of the fetched state,
+ *   so a fetch that started before a task died cannot bring it back (see model/snapshot.ts).
+ *
+ * Nothing here is on the data path: consumers get immutable tables through `onTable`.
+ */
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { decodeAppList, decodeAppResponse } from '../model/decode.ts';
+import { decodeEvent, type MarathonEvent } from '../model/events.ts';
+import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff } from '../model/routing-table.ts';
+import {
+  EMPTY_SNAPSHOT,
+  Tombstones,
+  applyEvents,
+  countTasks,
+  mergeFullFetch,
+  withFetchedApp,
+  type Snapshot,
+} from '../model/snapshot.ts';
+import type { MarathonClient } from './client.ts';
+import { EventStream } from './event-stream.ts';
+
+export interface SyncOptions {
+  readonly client: MarathonClient;
+  readonly builder: TableBuilder;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly resyncIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly windowMs?: number;
+  readonly maxDelayMs?: number;
+  readonly onTable: (table: RoutingTable, diff: TableDiff) => void;
+}
+
+export type StreamState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+/** What the admin server shows about the sync. */
+export interface SyncStatus {
+  readonly ready: boolean;
+  readonly stream: StreamState;
+  readonly streamUrl: string;
+  readonly marathon: string;
+  readonly leader: string | undefined;
+  readonly lastEventAt: number | undefined;
+  readonly lastSyncAt: number | undefined;
+  readonly lastSyncError: string | undefined;
+  readonly applies: number;
+  readonly eventsApplied: number;
+}
+
+const DEFAULT_WINDOW_MS = 5;
+const DEFAULT_MAX_DELAY_MS = 50;
+
+export class SyncEngine {
+  readonly #o: SyncOptions;
+  readonly #stream: EventStream;
+  readonly #tombstones = new Tombstones();
+  readonly #windowMs: number;
+  readonly #maxDelayMs: number;
+  #snapshot: Snapshot = EMPTY_SNAPSHOT;
+
+  #pending: MarathonEvent[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  #burstStartedAt = 0;
+  #lastEventAt = 0;
+
+  /** Events received since the in-flight full fetch was sent (undefined when none is in flight). */
+  #resyncJournal: MarathonEvent[] | undefined;
+  #resyncAgain: string | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #resyncFailures = 0;
+  /** Per app with a fetch in flight: events for it since the fetch was sent. */
+  readonly #appJournals = new Map<string, MarathonEvent[]>();
+  readonly #appAgain = new Set<string>();
+
+  #ready = false;
+  #stopped = false;
+  #streamState: StreamState = 'stopped';
+  #leader: string | undefined;
+  #lastSyncAt: number | undefined;
+  #lastSyncError: string | undefined;
+  #applies = 0;
+  #eventsApplied = 0;
+  #readyWaiters: (() => void)[] = [];
+
+  constructor(options: SyncOptions) {
+    this.#o = options;
+    this.#windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
+    this.#maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+    const { client, metrics, logger } = options;
+    this.#stream = new EventStream({
+      urls: () => client.urls,
+      authorization: client.authorization,
+      connectTimeoutMs: client.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      onOpen: (url) => {
+        this.#streamState = 'connected';
+        metrics.marathonStreamConnected.set(1);
+        logger.info({ marathon: url }, 'event stream connected');
+        this.resync('connect');
+      },
+      onEvent: (type, data) => this.#onEvent(type, data),
+      onActivity: () => {
+        this.#lastEventAt = Date.now();
+        metrics.marathonLastEvent.set(this.#lastEventAt / 1000);
+      },
+      onClose: (reason, retryInMs) => {
+        this.#streamState = 'disconnected';
+        metrics.marathonStreamConnected.set(0);
+        metrics.marathonStreamReconnects.inc({ reason: streamCloseReason(reason) });
+        logger.warn({ reason, retryInMs }, 'event stream closed; reconnecting');
+      },
+    });
+  }
+
+  get table(): RoutingTable {
+    return this.#o.builder.table;
+  }
+
+  get snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  get status(): SyncStatus {
+    return {
+      ready: this.#ready,
+      stream: this.#streamState,
+      streamUrl: this.#stream.url,
+      marathon: this.#o.client.current,
+      leader: this.#leader,
+      lastEventAt: this.#lastEventAt || undefined,
+      lastSyncAt: this.#lastSyncAt,
+      lastSyncError: this.#lastSyncError,
+      applies: this.#applies,
+      eventsApplied: this.#eventsApplied,
+    };
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#streamState = 'connecting';
+    this.#o.metrics.marathonStreamConnected.set(0);
+    this.#stream.start();
+    // The first resync does not wait for the stream: a Marathon without a working stream still gets served.
+    this.resync('start');
+  }
+
+  /** Resolves once the first full sync has been applied. */
+  whenReady(): Promise<void> {
+    if (this.#ready) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#streamState = 'stopped';
+    clearTimeout(this.#flushTimer);
+    clearTimeout(this.#resyncTimer);
+    clearTimeout(this.#retryTimer);
+    await this.#stream.stop();
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  #onEvent(type: string, data: string): void {
+    const { metrics, logger } = this.#o;
+    const now = Date.now();
+    this.#lastEventAt = now;
+    metrics.marathonEvents.inc({ type: eventTypeLabel(type) });
+    const decoded = decodeEvent(type, data);
+    if (!decoded.ok) {
+      metrics.marathonEventsMalformed.inc();
+      logger.warn({ eventType: type, error: decoded.error, bytes: data.length }, 'malformed Marathon event skipped');
+      return;
+    }
+    const event = decoded.value;
+    if (event.kind === 'ignored') return;
+    this.#pending.push(event);
+    this.#resyncJournal?.push(event);
+    if (this.#appJournals.size > 0) {
+      for (const [appId, journal] of this.#appJournals) if (touchesApp(event, appId)) journal.push(event);
+    }
+    if (!this.#flushTimer) {
+      this.#burstStartedAt = now;
+      this.#flushTimer = setTimeout(this.#onFlushTimer, this.#windowMs);
+    }
+  }
+
+  /** Fires `windowMs` after the burst began; re-arms while events keep coming, up to `maxDelayMs`. */
+  readonly #onFlushTimer = (): void => {
+    const now = Date.now();
+    const quietFor = now - this.#lastEventAt;
+    const burstAge = now - this.#burstStartedAt;
+    if (quietFor < this.#windowMs && burstAge < this.#maxDelayMs) {
+      const wait = Math.min(this.#windowMs - quietFor, this.#maxDelayMs - burstAge);
+      this.#flushTimer = setTimeout(this.#onFlushTimer, Math.max(1, wait));
+      return;
+    }
+    this.#flushTimer = undefined;
+    this.#flush();
+  };
+
+  #flush(): void {
+    const events = this.#pending;
+    if (events.length === 0) return;
+    this.#pending = [];
+    const started = performance.now();
+    const { snapshot, refetch } = applyEvents(this.#snapshot, events, this.#tombstones);
+    this.#snapshot = snapshot;
+    this.#eventsApplied += events.length;
+    this.#o.metrics.routingApplyEvents.observe(events.length);
+    this.#publish(started);
+    // While a full fetch is in flight, its journal replay decides what still needs fetching.
+    if (!this.#resyncJournal) for (const appId of refetch) void this.#fetchApp(appId);
+  }
+
+  #publish(startedAt: number): void {
+    const { metrics, onTable, builder } = this.#o;
+    const { table, diff } = builder.build(this.#snapshot);
+    this.#applies++;
+    metrics.routingApplies.inc();
+    metrics.routingApplyDuration.observe((performance.now() - startedAt) / 1000);
+    if (isEmptyDiff(diff)) return;
+    metrics.routingVersion.set(table.version);
+    metrics.routingApps.set(table.counts.apps);
+    metrics.routingTasks.set(countTasks(this.#snapshot));
+    metrics.routingServices.set(table.services.length);
+    metrics.routingRoutableBackends.set(table.counts.routableBackends);
+    this.#reportProblems(table);
+    onTable(table, diff);
+  }
+
+  #reportedProblems = new Map<string, string>();
+
+  #reportProblems(table: RoutingTable): void {
+    const { metrics, logger } = this.#o;
+    const byApp = new Map<string, number>();
+    const seen = new Map<string, string>();
+    for (const p of table.problems) {
+      byApp.set(p.appId, (byApp.get(p.appId) ?? 0) + 1);
+      const key = `${p.appId}\u0000${p.label}`;
+      const text = `${p.value}\u0000${p.reason}`;
+      seen.set(key, text);
+      if (this.#reportedProblems.get(key) !== text) {
+        logger.warn({ app: p.appId, label: p.label, reason: p.reason }, 'label ignored');
+      }
+    }
+    for (const key of this.#reportedProblems.keys()) {
+      const appId = key.slice(0, key.indexOf('\u0000'));
+      if (!byApp.has(appId)) metrics.labelProblems.remove({ app: appId });
+    }
+    for (const [appId, n] of byApp) metrics.labelProblems.set({ app: appId }, n);
+    this.#reportedProblems = seen;
+  }
+
+  // ---- fetches -------------------------------------------------------------------------------
+
+  /** Fetch every app with its tasks and replace the snapshot. Concurrent requests collapse into one follow-up. */
+  resync(trigger: string): void {
+    if (this.#stopped) return;
+    if (this.#resyncJournal) {
+      this.#resyncAgain = trigger;
+      return;
+    }
+    void this.#resync(trigger);
+  }
+
+  async #resync(trigger: string): Promise<void> {
+    const { client, metrics, logger } = this.#o;
+    clearTimeout(this.#resyncTimer);
+    clearTimeout(this.#retryTimer);
+    this.#resyncJournal = [];
+    const started = performance.now();
+    try {
+      const json = await client.fetchApps();
+      const decoded = decodeAppList(json);
+      if (!decoded.ok) throw new Error(`GET /v2/apps: ${decoded.error}`);
+      for (const problem of decoded.value.problems) logger.warn({ problem }, 'app skipped');
+      if (this.#stopped) return;
+      const journal = this.#resyncJournal;
+      let snapshot = mergeFullFetch(this.#snapshot, decoded.value.apps, this.#tombstones);
+      const replay = applyEvents(snapshot, journal, this.#tombstones);
+      snapshot = replay.snapshot;
+      this.#snapshot = snapshot;
+      this.#resyncJournal = undefined;
+      this.#publish(started);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.marathonResyncs.inc({ trigger, result: 'ok' });
+      metrics.marathonResyncDuration.observe(seconds);
+      metrics.marathonLastSync.set(Date.now() / 1000);
+      this.#lastSyncAt = Date.now();
+      this.#lastSyncError = undefined;
+      this.#resyncFailures = 0;
+      logger.info(
+        { trigger, apps: snapshot.apps.size, tasks: countTasks(snapshot), version: this.table.version, ms: Math.round(seconds * 1000) },
+        'resync applied',
+      );
+      if (!this.#ready) {
+        this.#ready = true;
+        for (const resolve of this.#readyWaiters) resolve();
+        this.#readyWaiters = [];
+      }
+      for (const appId of replay.refetch) void this.#fetchApp(appId);
+      void this.#refreshInfo();
+    } catch (error) {
+      this.#resyncJournal = undefined;
+      const message = (error as Error).message;
+      metrics.marathonResyncs.inc({ trigger, result: 'error' });
+      this.#lastSyncError = message;
+      this.#resyncFailures++;
+      const retryMs = Math.min(30_000, 500 * 2 ** Math.min(this.#resyncFailures - 1, 6));
+      logger.warn({ trigger, error: message, retryInMs: retryMs }, 'resync failed; serving the last good table');
+      if (!this.#stopped) {
+        this.#retryTimer = setTimeout(() => this.resync('retry'), retryMs);
+        this.#retryTimer.unref();
+      }
+    } finally {
+      if (!this.#stopped) {
+        this.#resyncTimer = setTimeout(() => this.resync('periodic'), this.#o.resyncIntervalMs);
+        this.#resyncTimer.unref();
+        const again = this.#resyncAgain;
+        this.#resyncAgain = undefined;
+        if (again && !this.#resyncJournal) this.resync(again);
+      }
+    }
+  }
+
+  async #fetchApp(appId: string): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#appJournals.has(appId)) {
+      this.#appAgain.add(appId);
+      return;
+    }
+    const { client, metrics, logger } = this.#o;
+    const journal: MarathonEvent[] = [];
+    this.#appJournals.set(appId, journal);
+    const started = performance.now();
+    try {
+      const json = await client.fetchApp(appId);
+      if (this.#stopped) return;
+      let fetched;
+      if (json !== undefined) {
+        const decoded = decodeAppResponse(json);
+        if (!decoded.ok) throw new Error(`GET /v2/apps${appId}: ${decoded.error}`);
+        fetched = decoded.value;
+      }
+      // Apply pending events first, so that the journal replay below is the last word.
+      this.#flushNow();
+      const merged = withFetchedApp(this.#snapshot, appId, fetched, this.#tombstones);
+      const replay = applyEvents(merged, journal, this.#tombstones);
+      this.#snapshot = replay.snapshot;
+      metrics.marathonAppFetches.inc({ result: fetched ? 'ok' : 'gone' });
+      this.#publish(started);
+    } catch (error) {
+      metrics.marathonAppFetches.inc({ result: 'error' });
+      logger.warn({ app: appId, error: (error as Error).message }, 'app fetch failed; the next resync will catch up');
+    } finally {
+      this.#appJournals.delete(appId);
+      if (this.#appAgain.delete(appId)) void this.#fetchApp(appId);
+    }
+  }
+
+  #flushNow(): void {
+    if (this.#flushTimer) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    this.#flush();
+  }
+
+  async #refreshInfo(): Promise<void> {
+    try {
+      const info = await this.#o.client.fetchInfo();
+      if (typeof info === 'object' && info !== null && 'leader' in info) {
+        const leader = (info as { leader: unknown }).leader;
+        this.#leader = typeof leader === 'string' ? leader : undefined;
+      }
+    } catch {
+      // informational only
+    }
+  }
+}
+
+function touchesApp(event: MarathonEvent, appId: string): boolean {
+  switch (event.kind) {
+    case 'status':
+    case 'instance':
+    case 'check':
+    case 'instance-health':
+      return event.appId === appId;
+    case 'app':
+      return event.appIds.includes(appId);
+    case 'ignored':
+      return false;
+  }
+}
+
+const KNOWN_EVENT_TYPES = new Set<string>([
+  'status_update_event',
+  'instance_changed_event',
+  'health_status_changed_event',
+  'instance_health_changed_event',
+  'api_post_event',
+  'deployment_success',
+  'deployment_failed',
+  'app_terminated_event',
+  'event_stream_attached',
+  'event_stream_detached',
+  'message',
+]);
+
+/** Event type as a metric label: bounded to the known set. */
+function eventTypeLabel(type: string): string {
+  return KNOWN_EVENT_TYPES.has(type) ? type : 'other';
+}
+
+function streamCloseReason(reason: string): string {
+  if (reason.startsWith('HTTP ')) return 'status';
+  if (reason.startsWith('no byte')) return 'idle';
+  return 'error';
+}

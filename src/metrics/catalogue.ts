@@ -1,0 +1,140 @@
+/**
+ * The one metric catalogue: every metric pacer exports is defined here (name, type, help, labels,
+ * buckets) and nowhere else. Every subsystem increments these; the admin server serves them; the
+ * docs and the Grafana dashboard are checked against this list.
+ *
+ * Conventions (Prometheus): `pacer_` prefix, base units, `_total` for counters, `_seconds` for
+ * durations, label values from bounded sets only.
+ */
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricDef {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  readonly buckets?: readonly number[];
+}
+
+export const METRICS = {
+  marathonEvents: {
+    name: 'pacer_marathon_events_total',
+    type: 'counter',
+    help: 'Marathon events received on the event stream, by event type.',
+    labelNames: ['type'],
+  },
+  marathonEventsMalformed: {
+    name: 'pacer_marathon_events_malformed_total',
+    type: 'counter',
+    help: 'Marathon events that could not be decoded and were skipped.',
+    labelNames: [],
+  },
+  marathonStreamConnected: {
+    name: 'pacer_marathon_stream_connected',
+    type: 'gauge',
+    help: '1 while the Marathon event stream is connected, else 0.',
+    labelNames: [],
+  },
+  marathonStreamReconnects: {
+    name: 'pacer_marathon_stream_reconnects_total',
+    type: 'counter',
+    help: 'Event stream (re)connection attempts after the first, by reason the previous one ended.',
+    labelNames: ['reason'],
+  },
+  marathonLastEvent: {
+    name: 'pacer_marathon_last_event_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the last byte received on the event stream (events and keep-alives).',
+    labelNames: [],
+  },
+  marathonResyncs: {
+    name: 'pacer_marathon_resyncs_total',
+    type: 'counter',
+    help: 'Full resyncs (GET /v2/apps with tasks), by trigger and result.',
+    labelNames: ['trigger', 'result'],
+  },
+  marathonResyncDuration: {
+    name: 'pacer_marathon_resync_duration_seconds',
+    type: 'histogram',
+    help: 'Duration of full resyncs, fetch and apply, successful ones only.',
+    labelNames: [],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  marathonLastSync: {
+    name: 'pacer_marathon_last_sync_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the last successful full resync.',
+    labelNames: [],
+  },
+  marathonAppFetches: {
+    name: 'pacer_marathon_app_fetches_total',
+    type: 'counter',
+    help: 'Single-app fetches (GET /v2/apps/{id}) triggered by events, by result.',
+    labelNames: ['result'],
+  },
+  marathonRequestErrors: {
+    name: 'pacer_marathon_request_errors_total',
+    type: 'counter',
+    help: 'Failed requests to a Marathon instance, by reason (timeout, connect, status, json, auth).',
+    labelNames: ['reason'],
+  },
+  routingApplies: {
+    name: 'pacer_routing_table_applies_total',
+    type: 'counter',
+    help: 'Batches of Marathon changes applied to the routing table (each coalesces one or more events or fetches).',
+    labelNames: [],
+  },
+  routingApplyEvents: {
+    name: 'pacer_routing_table_apply_events',
+    type: 'histogram',
+    help: 'Events coalesced into one routing-table apply.',
+    labelNames: [],
+    buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000],
+  },
+  routingApplyDuration: {
+    name: 'pacer_routing_table_apply_duration_seconds',
+    type: 'histogram',
+    help: 'Time to apply a batch of events and rebuild the routing table.',
+    labelNames: [],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+  },
+  routingVersion: {
+    name: 'pacer_routing_table_version',
+    type: 'gauge',
+    help: 'Version of the routing table being served (increases on every change).',
+    labelNames: [],
+  },
+  routingApps: {
+    name: 'pacer_routing_apps',
+    type: 'gauge',
+    help: 'Marathon apps known.',
+    labelNames: [],
+  },
+  routingTasks: {
+    name: 'pacer_routing_tasks',
+    type: 'gauge',
+    help: 'Live tasks known (running, starting, killing, unreachable).',
+    labelNames: [],
+  },
+  routingServices: {
+    name: 'pacer_routing_services',
+    type: 'gauge',
+    help: 'Service ports exposed by this load balancer (after group filtering).',
+    labelNames: [],
+  },
+  routingRoutableBackends: {
+    name: 'pacer_routing_routable_backends',
+    type: 'gauge',
+    help: 'Backends of exposed services that take new traffic.',
+    labelNames: [],
+  },
+  labelProblems: {
+    name: 'pacer_label_problems',
+    type: 'gauge',
+    help: 'Labels ignored because they are unknown or malformed, by app.',
+    labelNames: ['app'],
+  },
+} as const satisfies Record<string, MetricDef>;
+
+export type MetricKey = keyof typeof METRICS;

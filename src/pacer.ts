@@ -1,0 +1,109 @@
+/**
+ * One pacer process, composed: Marathon client → sync engine → routing table → consumers
+ * (for now the admin server). `startPacer` is what the command runs, and what the demo runs
+ * in-process next to the emulator.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdminServer, coreRoutes } from './admin/server.ts';
+import type { Logger } from './log.ts';
+import { MarathonClient, readCredentialsFile, type Credentials } from './marathon/client.ts';
+import { SyncEngine } from './marathon/sync.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
+import { TableBuilder } from './model/routing-table.ts';
+import { VERSION } from './version.ts';
+
+export interface PacerSettings {
+  readonly marathon: readonly string[];
+  readonly marathonCredentialsFile: string | undefined;
+  readonly groups: readonly string[];
+  readonly strictMode: boolean;
+  readonly healthCheck: boolean;
+  readonly bind: string;
+  readonly adminBind: string;
+  readonly adminPort: number;
+  readonly resyncIntervalSeconds: number;
+  readonly marathonTimeoutSeconds: number;
+  readonly streamIdleTimeoutSeconds: number;
+}
+
+export interface Pacer {
+  readonly sync: SyncEngine;
+  readonly metrics: Metrics;
+  /** Where the admin server listens (`http://host:port`). */
+  readonly adminUrl: string;
+  /** Stop accepting, let in-flight admin requests finish (up to `graceMs`), stop syncing. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startPacer(settings: PacerSettings, logger: Logger): Promise<Pacer> {
+  const credentials: Credentials | undefined = settings.marathonCredentialsFile
+    ? readCredentialsFile(settings.marathonCredentialsFile)
+    : undefined;
+  const metrics = createMetrics();
+  const client = new MarathonClient({
+    urls: settings.marathon,
+    credentials,
+    timeoutMs: settings.marathonTimeoutSeconds * 1000,
+    onError: (reason) => metrics.marathonRequestErrors.inc({ reason }),
+  });
+  const builder = new TableBuilder({
+    groups: settings.groups,
+    strictMode: settings.strictMode,
+    healthCheck: settings.healthCheck,
+    bind: settings.bind,
+  });
+  const sync = new SyncEngine({
+    client,
+    builder,
+    metrics,
+    logger,
+    resyncIntervalMs: settings.resyncIntervalSeconds * 1000,
+    idleTimeoutMs: settings.streamIdleTimeoutSeconds * 1000,
+    onTable: (table, diff) => {
+      logger.debug(
+        { version: table.version, added: diff.added.length, removed: diff.removed.length, changed: diff.changed.length },
+        'routing table changed',
+      );
+    },
+  });
+
+  const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION });
+  const admin = createAdminServer(routes, logger);
+  await listen(admin, settings.adminPort, settings.adminBind);
+  const address = admin.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const adminUrl = `http://${host}:${address.port}`;
+  logger.info({ admin: adminUrl, marathon: settings.marathon, groups: settings.groups, version: VERSION }, 'pacer started');
+  sync.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    sync,
+    metrics,
+    adminUrl,
+    stop(graceMs = 5_000) {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => admin.close(() => resolve()));
+        admin.closeIdleConnections();
+        const timer = setTimeout(() => admin.closeAllConnections(), graceMs);
+        await sync.stop();
+        await closed;
+        clearTimeout(timer);
+        await client.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
