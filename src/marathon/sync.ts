@@ -26,6 +26,7 @@ import {
   type Snapshot,
 } from '../model/snapshot.ts';
 import type { MarathonClient } from './client.ts';
+import { Coalescer } from './coalescer.ts';
 import { EventStream } from './event-stream.ts';
 
 export interface SyncOptions {
@@ -35,8 +36,8 @@ export interface SyncOptions {
   readonly logger: Logger;
   readonly resyncIntervalMs: number;
   readonly idleTimeoutMs: number;
-  readonly windowMs?: number;
-  readonly maxDelayMs?: number;
+  /** Event coalescing (see coalescer.ts); defaults 5 ms window, 50 ms maximum, 250 ms in a storm. */
+  readonly coalesce?: { readonly windowMs: number; readonly maxDelayMs: number; readonly stormMaxDelayMs: number };
   readonly onTable: (table: RoutingTable, diff: TableDiff) => void;
 }
 
@@ -56,20 +57,16 @@ export interface SyncStatus {
   readonly eventsApplied: number;
 }
 
-const DEFAULT_WINDOW_MS = 5;
-const DEFAULT_MAX_DELAY_MS = 50;
+const DEFAULT_COALESCE = { windowMs: 5, maxDelayMs: 50, stormMaxDelayMs: 250 };
 
 export class SyncEngine {
   readonly #o: SyncOptions;
   readonly #stream: EventStream;
   readonly #tombstones = new Tombstones();
-  readonly #windowMs: number;
-  readonly #maxDelayMs: number;
+  readonly #coalescer: Coalescer;
   #snapshot: Snapshot = EMPTY_SNAPSHOT;
 
   #pending: MarathonEvent[] = [];
-  #flushTimer: NodeJS.Timeout | undefined;
-  #burstStartedAt = 0;
   #lastEventAt = 0;
 
   /** Events received since the in-flight full fetch was sent (undefined when none is in flight). */
@@ -94,8 +91,7 @@ export class SyncEngine {
 
   constructor(options: SyncOptions) {
     this.#o = options;
-    this.#windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
-    this.#maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+    this.#coalescer = new Coalescer({ ...(options.coalesce ?? DEFAULT_COALESCE), flush: () => this.#flush() });
     const { client, metrics, logger } = options;
     this.#stream = new EventStream({
       urls: () => client.urls,
@@ -163,7 +159,7 @@ export class SyncEngine {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#streamState = 'stopped';
-    clearTimeout(this.#flushTimer);
+    this.#coalescer.cancel();
     clearTimeout(this.#resyncTimer);
     clearTimeout(this.#retryTimer);
     await this.#stream.stop();
@@ -173,8 +169,6 @@ export class SyncEngine {
 
   #onEvent(type: string, data: string): void {
     const { metrics, logger } = this.#o;
-    const now = Date.now();
-    this.#lastEventAt = now;
     metrics.marathonEvents.inc({ type: eventTypeLabel(type) });
     const decoded = decodeEvent(type, data);
     if (!decoded.ok) {
@@ -189,25 +183,8 @@ export class SyncEngine {
     if (this.#appJournals.size > 0) {
       for (const [appId, journal] of this.#appJournals) if (touchesApp(event, appId)) journal.push(event);
     }
-    if (!this.#flushTimer) {
-      this.#burstStartedAt = now;
-      this.#flushTimer = setTimeout(this.#onFlushTimer, this.#windowMs);
-    }
+    this.#coalescer.signal();
   }
-
-  /** Fires `windowMs` after the burst began; re-arms while events keep coming, up to `maxDelayMs`. */
-  readonly #onFlushTimer = (): void => {
-    const now = Date.now();
-    const quietFor = now - this.#lastEventAt;
-    const burstAge = now - this.#burstStartedAt;
-    if (quietFor < this.#windowMs && burstAge < this.#maxDelayMs) {
-      const wait = Math.min(this.#windowMs - quietFor, this.#maxDelayMs - burstAge);
-      this.#flushTimer = setTimeout(this.#onFlushTimer, Math.max(1, wait));
-      return;
-    }
-    this.#flushTimer = undefined;
-    this.#flush();
-  };
 
   #flush(): void {
     const events = this.#pending;
@@ -370,10 +347,7 @@ export class SyncEngine {
   }
 
   #flushNow(): void {
-    if (this.#flushTimer) {
-      clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
-    }
+    this.#coalescer.cancel();
     this.#flush();
   }
 
