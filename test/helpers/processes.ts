@@ -125,6 +125,26 @@ export async function startPacer(args: readonly string[], env: NodeJS.ProcessEnv
   return { ...proc, admin: String(started['admin']) };
 }
 
+/** `pacer demo` with the given extra options; resolves once it printed its admin URL. */
+export async function startDemo(args: readonly string[] = []): Promise<PacerProc> {
+  const { proc, lines } = startProc(['demo', ...args]);
+  const iterator = lines[Symbol.asyncIterator]();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const next = await iterator.next();
+    if (next.done) break;
+    const m = /pacer admin\s+(http:\/\/\S+)/.exec(next.value);
+    if (m?.[1]) {
+      void (async () => {
+        while (!(await iterator.next()).done);
+      })();
+      return { ...proc, admin: m[1] };
+    }
+  }
+  await proc.stop();
+  throw new Error(`pacer demo did not print its admin URL:\n${proc.output()}`);
+}
+
 /** Run the command to completion and collect its output. */
 export function runPacer(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OPTION_NAMES } from '../../src/config/load.ts';
-import { metric, runPacer, startEmulator, startPacer, waitFor, type Proc } from '../helpers/processes.ts';
+import { getJson, metric, runPacer, startDemo, startEmulator, startPacer, waitFor, type Proc } from '../helpers/processes.ts';
+import type { RoutesView } from '../../src/admin/routes-view.ts';
 
 const started: Proc[] = [];
 afterAll(async () => {
@@ -107,6 +108,18 @@ describe('pacer command line', () => {
       expect(text).not.toContain(basic);
     }
     expect(served[0]).toContain('/auth/app');
+  });
+
+  it('`pacer demo` comes up with no Marathon around, becomes ready and serves its sample apps', async () => {
+    const demo = await startDemo(['--admin-port', '0']);
+    started.push(demo);
+    expect((await fetch(`${demo.admin}/ready`)).status).toBe(200);
+    const { body } = await getJson<RoutesView>(`${demo.admin}/routes`);
+    expect(body.services.map((s) => s.app)).toEqual(expect.arrayContaining(['/demo/web', '/demo/echo', '/demo/dns-udp', '/demo/api', '/demo/hab']));
+    const udp = body.services.find((s) => s.app === '/demo/dns-udp');
+    expect(udp?.mode).toBe('udp');
+    expect(demo.output()).toContain('curl');
+    expect(await demo.stop()).toBe(0);
   });
 
   it('SIGTERM stops it cleanly with exit code 0', async () => {
