@@ -7,7 +7,7 @@ import { allRunning, getJson, postJson } from './helpers.ts';
 import type { Obj } from './helpers.ts';
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const EXAMPLES = new URL('../../../shared/reference/marathon/rest-api/v2/examples/', import.meta.url);
+const EXAMPLES = new URL('../fixtures/marathon/examples/', import.meta.url);
 
 function withoutEmbeds(app: Obj): Obj {
   const o = { ...app };
