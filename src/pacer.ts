@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdminServer, coreRoutes } from './admin/server.ts';
+import type { ConfigValues } from './config/load.ts';
 import type { Logger } from './log.ts';
 import { MarathonClient, readCredentialsFile, type Credentials } from './marathon/client.ts';
 import { SyncEngine } from './marathon/sync.ts';
@@ -13,19 +14,21 @@ import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TableBuilder } from './model/routing-table.ts';
 import { VERSION } from './version.ts';
 
-export interface PacerSettings {
-  readonly marathon: readonly string[];
-  readonly marathonCredentialsFile: string | undefined;
-  readonly groups: readonly string[];
-  readonly strictMode: boolean;
-  readonly healthCheck: boolean;
-  readonly bind: string;
-  readonly adminBind: string;
-  readonly adminPort: number;
-  readonly resyncIntervalSeconds: number;
-  readonly marathonTimeoutSeconds: number;
-  readonly streamIdleTimeoutSeconds: number;
-}
+/** The part of the configuration a pacer process uses. */
+export type PacerSettings = Pick<
+  ConfigValues,
+  | 'marathon'
+  | 'marathonCredentialsFile'
+  | 'groups'
+  | 'strictMode'
+  | 'healthCheck'
+  | 'bind'
+  | 'adminBind'
+  | 'adminPort'
+  | 'resyncIntervalSeconds'
+  | 'marathonTimeoutSeconds'
+  | 'streamIdleTimeoutSeconds'
+>;
 
 export interface Pacer {
   readonly sync: SyncEngine;

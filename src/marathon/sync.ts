@@ -14,7 +14,7 @@
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { decodeAppList, decodeAppResponse } from '../model/decode.ts';
-import { decodeEvent, type MarathonEvent } from '../model/events.ts';
+import { SUBSCRIBED_EVENT_TYPES, decodeEvent, type MarathonEvent } from '../model/events.ts';
 import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff } from '../model/routing-table.ts';
 import {
   EMPTY_SNAPSHOT,
@@ -378,21 +378,9 @@ function touchesApp(event: MarathonEvent, appId: string): boolean {
   }
 }
 
-const KNOWN_EVENT_TYPES = new Set<string>([
-  'status_update_event',
-  'instance_changed_event',
-  'health_status_changed_event',
-  'instance_health_changed_event',
-  'api_post_event',
-  'deployment_success',
-  'deployment_failed',
-  'app_terminated_event',
-  'event_stream_attached',
-  'event_stream_detached',
-  'message',
-]);
+const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(SUBSCRIBED_EVENT_TYPES);
 
-/** Event type as a metric label: bounded to the known set. */
+/** Event type as a metric label: bounded to the subscribed set. */
 function eventTypeLabel(type: string): string {
   return KNOWN_EVENT_TYPES.has(type) ? type : 'other';
 }
