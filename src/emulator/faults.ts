@@ -5,10 +5,17 @@ export type Fault =
   | { kind: 'drop-streams' }
   | { kind: 'leader-change' }
   | { kind: 'http-error'; status: number; durationMs?: number }
-  | { kind: 'slow'; delayMs: number; durationMs?: number }
+  | { kind: 'slow'; delayMs: number; phase?: SlowPhase; durationMs?: number }
   | { kind: 'silence'; durationMs?: number }
   | { kind: 'no-leader'; durationMs?: number }
   | { kind: 'bad-json'; durationMs?: number };
+
+/**
+ * Where a slow response waits: `headers` (default) before the request is handled, so the answer is
+ * fresh when it finally comes; `body` after it was computed and its headers sent, so the answer is
+ * stale by the time it arrives (a fetch racing the event stream).
+ */
+export type SlowPhase = 'headers' | 'body';
 
 function until(durationMs: number | undefined): number {
   return durationMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + durationMs;
@@ -34,7 +41,10 @@ export function parseFault(v: unknown): Fault | string {
     case 'slow': {
       const delayMs = v['delayMs'];
       if (typeof delayMs !== 'number' || delayMs < 0) return 'delayMs must be a non-negative number';
-      return withDuration({ kind, delayMs });
+      const rawPhase = v['phase'] ?? 'headers';
+      if (rawPhase !== 'headers' && rawPhase !== 'body') return 'phase must be "headers" or "body"';
+      const phase: SlowPhase = rawPhase;
+      return withDuration({ kind, delayMs, phase });
     }
     case 'silence': case 'no-leader': case 'bad-json':
       return withDuration({ kind });
@@ -45,7 +55,7 @@ export function parseFault(v: unknown): Fault | string {
 
 export class FaultState {
   #httpError: { status: number; until: number } | undefined;
-  #slow: { delayMs: number; until: number } | undefined;
+  #slow: { delayMs: number; phase: SlowPhase; until: number } | undefined;
   #silenceUntil = 0;
   #noLeaderUntil = 0;
   #badJsonUntil = 0;
@@ -54,7 +64,7 @@ export class FaultState {
   apply(f: Fault): void {
     switch (f.kind) {
       case 'http-error': this.#httpError = { status: f.status, until: until(f.durationMs) }; break;
-      case 'slow': this.#slow = { delayMs: f.delayMs, until: until(f.durationMs) }; break;
+      case 'slow': this.#slow = { delayMs: f.delayMs, phase: f.phase ?? 'headers', until: until(f.durationMs) }; break;
       case 'silence': this.#silenceUntil = until(f.durationMs); break;
       case 'no-leader': this.#noLeaderUntil = until(f.durationMs); break;
       case 'bad-json': this.#badJsonUntil = until(f.durationMs); break;
@@ -74,8 +84,9 @@ export class FaultState {
     return this.#httpError !== undefined && Date.now() < this.#httpError.until ? this.#httpError.status : undefined;
   }
 
-  slowDelayMs(): number {
-    return this.#slow !== undefined && Date.now() < this.#slow.until ? this.#slow.delayMs : 0;
+  /** Delay a response waits in the given phase now (0 when no slow fault holds for it). */
+  slowDelayMs(phase: SlowPhase = 'headers'): number {
+    return this.#slow !== undefined && this.#slow.phase === phase && Date.now() < this.#slow.until ? this.#slow.delayMs : 0;
   }
 
   silenced(): boolean {
@@ -95,7 +106,7 @@ export class FaultState {
     return {
       httpError: this.#httpError !== undefined && Date.now() < this.#httpError.until
         ? { status: this.#httpError.status, remainingMs: fmt(this.#httpError.until) } : null,
-      slow: this.#slow !== undefined && Date.now() < this.#slow.until ? { delayMs: this.#slow.delayMs, remainingMs: fmt(this.#slow.until) } : null,
+      slow: this.#slow !== undefined && Date.now() < this.#slow.until ? { delayMs: this.#slow.delayMs, phase: this.#slow.phase, remainingMs: fmt(this.#slow.until) } : null,
       silence: fmt(this.#silenceUntil),
       noLeader: fmt(this.#noLeaderUntil),
       badJson: fmt(this.#badJsonUntil),

@@ -122,8 +122,10 @@ export class NodeServer {
       return;
     }
     const { faults } = this.#ctx;
-    const delay = faults.slowDelayMs();
+    const delay = faults.slowDelayMs('headers');
     if (delay > 0) await sleep(delay);
+    const bodyDelay = path === '/v2/events' ? 0 : faults.slowDelayMs('body');
+    if (bodyDelay > 0) delayBody(res, bodyDelay);
     const isApiPath = path === '/ping' || path.startsWith('/v2/') || path === '/v2';
     if (isApiPath && faults.noLeader()) {
       sendHtml(res, 502, 'Could not determine the current leader', path);
@@ -181,4 +183,18 @@ export class NodeServer {
     if (leader !== undefined) headers['X-Marathon-Leader'] = `http://${leader}`;
     this.#ctx.hub.attach(res, this.id, filter, req.socket.remoteAddress ?? '', headers);
   }
+}
+
+/** Hold back the end of a response: headers and any early bytes go out now, the rest after `ms`. */
+function delayBody(res: http.ServerResponse, ms: number): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  res.end = ((...args: unknown[]) => {
+    if (!res.headersSent) res.flushHeaders();
+    setTimeout(() => {
+      if (args.length > 0 && args[0] !== undefined && typeof args[0] !== 'function') write(args[0]);
+      end();
+    }, ms);
+    return res;
+  }) as typeof res.end;
 }

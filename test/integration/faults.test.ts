@@ -115,6 +115,35 @@ describe('Marathon faults', () => {
     await caughtUp(ids, 1_000, 'the scale-up after the leader change');
   });
 
+  it('a resync that started before a task died does not bring it back', async () => {
+    await fetch(`${emulator.control}/faults`, { method: 'DELETE' });
+    const ids = await tasksViaMarathon();
+    await caughtUp(ids, 2_000, 'the table before the race');
+    const [victim] = ids as [string];
+    // Every GET is answered with the state of the moment it was asked, but 1.5 s late.
+    await emulator.post('/faults', { kind: 'slow', phase: 'body', delayMs: 1_500, durationMs: 2_000 });
+    const reconnects = await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total');
+    const resyncs = await metric(pacer.admin, 'pacer_marathon_resyncs_total', { trigger: 'connect', result: 'ok' });
+    await emulator.post('/faults', { kind: 'drop-streams' });
+    // The stream is back, so the resync (GET /v2/apps, listing the victim as running) is on its way.
+    await waitFor('the stream to reconnect', async () =>
+      (await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total')) > reconnects &&
+      (await metric(pacer.admin, 'pacer_marathon_stream_connected')) === 1
+        ? true
+        : undefined,
+    );
+    await emulator.post(`/tasks/${victim}/state`, { state: 'TASK_KILLED' });
+    await waitFor('the kill to be applied', async () => ((await routable()).includes(victim) ? undefined : true), 1_000);
+    // Now the stale resync lands. The victim must not come back, not even for a moment.
+    let resurrected = false;
+    await waitFor('the stale resync to be applied', async () => {
+      if ((await routable()).includes(victim)) resurrected = true;
+      return (await metric(pacer.admin, 'pacer_marathon_resyncs_total', { trigger: 'connect', result: 'ok' })) > resyncs ? true : undefined;
+    }, 10_000, 5);
+    expect(resurrected).toBe(false);
+    expect(await routable()).not.toContain(victim);
+  });
+
   it('absorbs a burst of 10,000 status events in a bounded number of table applies, ending exact', async () => {
     const applies = await metric(pacer.admin, 'pacer_routing_table_applies_total');
     const events = await metric(pacer.admin, 'pacer_marathon_events_total', { type: 'status_update_event' });
