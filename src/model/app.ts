@@ -124,6 +124,7 @@ export interface Task {
   readonly startedAt: string | undefined;
 }
 
+/** States in which a task is no longer live: it leaves the snapshot. */
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
   'TASK_FINISHED',
   'TASK_FAILED',
@@ -134,6 +135,20 @@ export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
   'TASK_GONE',
   'TASK_GONE_BY_OPERATOR',
   'TASK_UNKNOWN',
+]);
+
+/**
+ * Terminal states a task id never comes back from. `TASK_LOST`, `TASK_GONE_BY_OPERATOR` and
+ * `TASK_UNKNOWN` are left out: Marathon keeps waiting for such a task (an agent partition heals,
+ * an operator's mistake is undone) and the same task id may report `TASK_RUNNING` again.
+ */
+export const FINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_DROPPED',
+  'TASK_GONE',
 ]);
 
 const TASK_STATES: ReadonlySet<string> = new Set<TaskState>([

@@ -14,6 +14,7 @@ export const SUBSCRIBED_EVENT_TYPES = [
   'health_status_changed_event',
   'instance_health_changed_event',
   'api_post_event',
+  'deployment_info',
   'deployment_success',
   'deployment_failed',
   'app_terminated_event',
@@ -41,6 +42,7 @@ export interface InstanceChanged {
   readonly appId: string;
   readonly condition: string;
   readonly version: string | undefined;
+  readonly timestamp: string | undefined;
 }
 
 /** One health check of one instance flipped (`health_status_changed_event`). */
@@ -49,6 +51,7 @@ export interface CheckChanged {
   readonly instanceId: string;
   readonly appId: string;
   readonly alive: boolean;
+  readonly timestamp: string | undefined;
 }
 
 /** The aggregate health of an instance changed (`instance_health_changed_event`); null = unknown. */
@@ -57,6 +60,7 @@ export interface InstanceHealthChanged {
   readonly instanceId: string;
   readonly appId: string;
   readonly healthy: boolean | null;
+  readonly timestamp: string | undefined;
 }
 
 /** The app definition (or the app's existence) may have changed: fetch that one app again. */
@@ -115,6 +119,7 @@ export function decodeEvent(eventType: string, data: string): Result<MarathonEve
       const id = str(json, 'appId');
       return id ? ok({ kind: 'app', appIds: [id] }) : fail('app_terminated_event: appId missing');
     }
+    case 'deployment_info':
     case 'deployment_success':
     case 'deployment_failed':
       return decodeDeployment(type, json);
@@ -168,7 +173,7 @@ function decodeInstanceChanged(o: Json): Result<MarathonEvent> {
   const appId = str(o, 'runSpecId');
   const condition = str(o, 'condition');
   if (!instanceId || !appId || !condition) return fail('instance_changed_event: instanceId, runSpecId or condition missing');
-  return ok({ kind: 'instance', instanceId, appId, condition, version: str(o, 'runSpecVersion') });
+  return ok({ kind: 'instance', instanceId, appId, condition, version: str(o, 'runSpecVersion'), timestamp: str(o, 'timestamp') });
 }
 
 function decodeCheckChanged(o: Json): Result<MarathonEvent> {
@@ -179,7 +184,7 @@ function decodeCheckChanged(o: Json): Result<MarathonEvent> {
   if (!appId || !id || typeof alive !== 'boolean') {
     return fail('health_status_changed_event: appId, instanceId or alive missing');
   }
-  return ok({ kind: 'check', appId, instanceId: instanceIdOf(id), alive });
+  return ok({ kind: 'check', appId, instanceId: instanceIdOf(id), alive, timestamp: str(o, 'timestamp') });
 }
 
 function decodeInstanceHealth(o: Json): Result<MarathonEvent> {
@@ -190,7 +195,7 @@ function decodeInstanceHealth(o: Json): Result<MarathonEvent> {
   if (healthy !== null && healthy !== undefined && typeof healthy !== 'boolean') {
     return fail('instance_health_changed_event: healthy is not true, false or null');
   }
-  return ok({ kind: 'instance-health', instanceId, appId, healthy: healthy ?? null });
+  return ok({ kind: 'instance-health', instanceId, appId, healthy: healthy ?? null, timestamp: str(o, 'timestamp') });
 }
 
 function decodeDeployment(type: string, o: Json): Result<MarathonEvent> {

@@ -11,7 +11,7 @@
  * The sync engine adds the third: events that arrive while a fetch is in flight are applied again
  * on top of the fetched state.
  */
-import { TERMINAL_STATES, type App, type Task, type TaskHealth, type TaskState } from './app.ts';
+import { FINAL_STATES, TERMINAL_STATES, type App, type Task, type TaskHealth, type TaskState } from './app.ts';
 import type { DecodedApp } from './decode.ts';
 import type { MarathonEvent } from './events.ts';
 
@@ -116,9 +116,9 @@ class SnapshotEditor {
     else this.#apps.delete(appId);
   }
 
-  kill(tasks: Map<string, Task>, taskId: string): void {
+  /** Record a task id as dead for good. */
+  bury(taskId: string): void {
     this.#tombstones.add(taskId);
-    tasks.delete(taskId);
   }
 
   isDead(taskId: string): boolean {
@@ -157,13 +157,14 @@ function applyEvent(editor: SnapshotEditor, event: MarathonEvent): void {
       const tasks = editor.tasksOf(event.appId);
       if (!tasks) {
         // An app we have not seen (created since the last fetch): fetch it, unless the task is already dead.
-        if (TERMINAL_STATES.has(event.state)) editor.kill(new Map(), event.taskId);
-        else editor.refetch.add(event.appId);
+        if (FINAL_STATES.has(event.state)) editor.bury(event.taskId);
+        else if (!TERMINAL_STATES.has(event.state)) editor.refetch.add(event.appId);
         return;
       }
       const current = tasks.get(event.taskId);
       if (TERMINAL_STATES.has(event.state)) {
-        editor.kill(tasks, event.taskId);
+        if (FINAL_STATES.has(event.state)) editor.bury(event.taskId);
+        tasks.delete(event.taskId);
         return;
       }
       if (current) {
@@ -207,9 +208,12 @@ function applyEvent(editor: SnapshotEditor, event: MarathonEvent): void {
       }
       let found = false;
       for (const [taskId, task] of tasks) {
-        if (task.instanceId !== event.instanceId) continue;
+        // An instance keeps its id across incarnations (`._app.1`, `._app.2`, …): an event older
+        // than the task it would touch is about an earlier incarnation.
+        if (task.instanceId !== event.instanceId || olderThan(event.timestamp, task)) continue;
         found = true;
-        if (TERMINAL_STATES.has(state)) editor.kill(tasks, taskId);
+        // Never a tombstone here: the event names no task id, so only a task-level status buries one.
+        if (TERMINAL_STATES.has(state)) tasks.delete(taskId);
         else {
           const next = withState(task, state);
           if (next !== task) tasks.set(taskId, next);
@@ -223,21 +227,18 @@ function applyEvent(editor: SnapshotEditor, event: MarathonEvent): void {
       const appState = editor.app(event.appId);
       if (!appState) return;
       const checks = appState.app.healthChecks.length;
-      let health: TaskHealth | undefined;
-      if (!event.alive) health = 'unhealthy';
-      else if (checks === 1) health = 'healthy';
       // Several checks, one came alive: only the aggregate (instance_health_changed_event, or a fetch
       // for Marathon versions that do not send it) can say whether all of them are.
-      else {
+      if (event.alive && checks !== 1) {
         editor.refetch.add(event.appId);
         return;
       }
-      setInstanceHealth(editor, event.appId, event.instanceId, health);
+      setInstanceHealth(editor, event.appId, event.instanceId, event.alive ? 'healthy' : 'unhealthy', event.timestamp);
       return;
     }
     case 'instance-health': {
       const health: TaskHealth = event.healthy === null ? 'unknown' : event.healthy ? 'healthy' : 'unhealthy';
-      setInstanceHealth(editor, event.appId, event.instanceId, health);
+      setInstanceHealth(editor, event.appId, event.instanceId, health, event.timestamp);
       return;
     }
     case 'app':
@@ -248,14 +249,27 @@ function applyEvent(editor: SnapshotEditor, event: MarathonEvent): void {
   }
 }
 
-function setInstanceHealth(editor: SnapshotEditor, appId: string, instanceId: string, health: TaskHealth): void {
+/** Whether an event (by its timestamp) predates the task: then it was about an earlier incarnation. */
+function olderThan(timestamp: string | undefined, task: Task): boolean {
+  // Marathon timestamps are fixed-width UTC ISO strings: they compare as strings.
+  return timestamp !== undefined && task.stagedAt !== undefined && timestamp < task.stagedAt;
+}
+
+function setInstanceHealth(editor: SnapshotEditor, appId: string, instanceId: string, health: TaskHealth, timestamp: string | undefined): void {
   const appState = editor.app(appId);
   if (!appState || appState.app.healthChecks.length === 0) return;
   const tasks = editor.tasksOf(appId);
   if (!tasks) return;
+  let found = false;
   for (const [taskId, task] of tasks) {
-    if (task.instanceId === instanceId && task.health !== health) tasks.set(taskId, { ...task, health });
+    if (task.instanceId !== instanceId || olderThan(timestamp, task)) continue;
+    found = true;
+    // Failover policy, as for fetches: "unknown" does not take a healthy task out of the pool.
+    if (health === 'unknown' && task.health === 'healthy') continue;
+    if (task.health !== health) tasks.set(taskId, { ...task, health });
   }
+  // Health of an instance not seen yet (events are not ordered): Mesos checks report it only once.
+  if (!found) editor.refetch.add(appId);
 }
 
 /** A task moved to `state`, except that killing never goes back to running and nothing goes back to staging. */
@@ -293,7 +307,7 @@ export function mergeFetchedApp(previous: AppState | undefined, fetched: Decoded
   for (const task of fetched.tasks) {
     if (tombstones.has(task.id)) continue;
     if (TERMINAL_STATES.has(task.state)) {
-      tombstones.add(task.id);
+      if (FINAL_STATES.has(task.state)) tombstones.add(task.id);
       continue;
     }
     const before = previous?.tasks.get(task.id);
@@ -319,12 +333,15 @@ export function mergeFullFetch(previous: Snapshot, fetched: readonly DecodedApp[
   return { apps };
 }
 
-/** Put one fetched app into the snapshot (or remove it when `fetched` is undefined: Marathon answered 404). */
+/**
+ * Put one fetched app into the snapshot, or remove it when `fetched` is undefined (Marathon
+ * answered 404). A 404 buries no task: a proxy in front of Marathon can answer one by mistake, and
+ * the next resync must be able to undo it.
+ */
 export function withFetchedApp(snapshot: Snapshot, appId: string, fetched: DecodedApp | undefined, tombstones: Tombstones): Snapshot {
   const previous = snapshot.apps.get(appId);
   if (!fetched) {
     if (!previous) return snapshot;
-    for (const taskId of previous.tasks.keys()) tombstones.add(taskId);
     const apps = new Map(snapshot.apps);
     apps.delete(appId);
     return { apps };

@@ -43,7 +43,7 @@ describe('decodeEvent', () => {
     );
     expect(r).toEqual({
       ok: true,
-      value: { kind: 'instance', instanceId: 'a.instance-1', appId: '/a', condition: 'Killing', version: '2021-09-20T10:15:02.117Z' },
+      value: { kind: 'instance', instanceId: 'a.instance-1', appId: '/a', condition: 'Killing', version: '2021-09-20T10:15:02.117Z', timestamp: '2021-09-20T10:15:09.443Z' },
     });
   });
 
@@ -52,9 +52,9 @@ describe('decodeEvent', () => {
       'health_status_changed_event',
       '{"appId":"/a","instanceId":"a.instance-1","version":"v","alive":false,"eventType":"health_status_changed_event","timestamp":"t"}',
     );
-    expect(modern).toEqual({ ok: true, value: { kind: 'check', appId: '/a', instanceId: 'a.instance-1', alive: false } });
+    expect(modern).toEqual({ ok: true, value: { kind: 'check', appId: '/a', instanceId: 'a.instance-1', alive: false, timestamp: 't' } });
     const legacy = decodeEvent('health_status_changed_event', '{"appId":"/a","taskId":"a.instance-1._app.3","alive":true}');
-    expect(legacy).toEqual({ ok: true, value: { kind: 'check', appId: '/a', instanceId: 'a.instance-1', alive: true } });
+    expect(legacy).toEqual({ ok: true, value: { kind: 'check', appId: '/a', instanceId: 'a.instance-1', alive: true, timestamp: undefined } });
   });
 
   it('decodes instance_health_changed_event with healthy true, false and null', () => {
@@ -63,7 +63,7 @@ describe('decodeEvent', () => {
         'instance_health_changed_event',
         JSON.stringify({ instanceId: 'a.instance-1', runSpecId: '/a', healthy, runSpecVersion: 'v', eventType: 'instance_health_changed_event' }),
       );
-      expect(r).toEqual({ ok: true, value: { kind: 'instance-health', instanceId: 'a.instance-1', appId: '/a', healthy } });
+      expect(r).toEqual({ ok: true, value: { kind: 'instance-health', instanceId: 'a.instance-1', appId: '/a', healthy, timestamp: undefined } });
     }
   });
 

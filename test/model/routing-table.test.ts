@@ -118,7 +118,7 @@ describe('TableBuilder', () => {
     expect(grown.table.version).toBe(2);
     expect(grown.diff.changed[0]?.backendsAdded.map((b) => b.taskId)).toEqual([t2.id]);
 
-    const s2 = applyEvents(s1, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: false }], tombstones).snapshot;
+    const s2 = applyEvents(s1, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: false, timestamp: undefined }], tombstones).snapshot;
     const sick = builder.build(s2);
     expect(sick.table.version).toBe(3);
     expect(sick.diff.changed[0]?.backendsChanged.map((b) => [b.taskId, b.routable])).toEqual([[t1.id, false]]);

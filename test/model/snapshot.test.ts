@@ -71,18 +71,19 @@ describe('applyEvents', () => {
   it('maps instance conditions onto the instance tasks', () => {
     const tombstones = new Tombstones();
     const s0 = snapshotOf(appState(web, [t1, t2]));
-    const ev = (condition: string): MarathonEvent => ({ kind: 'instance', instanceId: t1.instanceId, appId: '/web', condition, version: undefined });
+    const ev = (condition: string): MarathonEvent => ({ kind: 'instance', instanceId: t1.instanceId, appId: '/web', condition, version: undefined, timestamp: undefined });
     expect(applyEvents(s0, [ev('Killing')], tombstones).snapshot.apps.get('/web')?.tasks.get(t1.id)?.state).toBe('TASK_KILLING');
     expect(applyEvents(s0, [ev('Unreachable')], tombstones).snapshot.apps.get('/web')?.tasks.get(t1.id)?.state).toBe('TASK_UNREACHABLE');
     expect(applyEvents(s0, [ev('Scheduled')], tombstones).snapshot).toBe(s0);
     const gone = applyEvents(s0, [ev('Killed')], tombstones).snapshot;
     expect(gone.apps.get('/web')?.tasks.has(t1.id)).toBe(false);
-    expect(tombstones.has(t1.id)).toBe(true);
+    // An instance event names no task id: it never buries one (the next incarnation shares the instance id).
+    expect(tombstones.has(t1.id)).toBe(false);
   });
 
   it('asks for a fetch when a running instance or a task of an unknown app shows up', () => {
     const s0 = snapshotOf(appState(web, []));
-    const running: MarathonEvent = { kind: 'instance', instanceId: t1.instanceId, appId: '/web', condition: 'Running', version: undefined };
+    const running: MarathonEvent = { kind: 'instance', instanceId: t1.instanceId, appId: '/web', condition: 'Running', version: undefined, timestamp: undefined };
     expect([...applyEvents(s0, [running], new Tombstones()).refetch]).toEqual(['/web']);
     const other = task('/other', 1);
     expect([...applyEvents(s0, [status(other, 'TASK_RUNNING')], new Tombstones()).refetch]).toEqual(['/other']);
@@ -93,18 +94,20 @@ describe('applyEvents', () => {
     const healthy = { ...t1, health: 'healthy' as const };
     const s0 = snapshotOf(appState(checked, [healthy, t2]));
     const tombstones = new Tombstones();
-    const down = applyEvents(s0, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: false }], tombstones).snapshot;
+    const down = applyEvents(s0, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: false, timestamp: undefined }], tombstones).snapshot;
     expect(down.apps.get('/web')?.tasks.get(t1.id)?.health).toBe('unhealthy');
-    const up = applyEvents(down, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: true }], tombstones).snapshot;
+    const up = applyEvents(down, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: true, timestamp: undefined }], tombstones).snapshot;
     expect(up.apps.get('/web')?.tasks.get(t1.id)?.health).toBe('healthy');
-    const unknown = applyEvents(up, [{ kind: 'instance-health', appId: '/web', instanceId: t1.instanceId, healthy: null }], tombstones).snapshot;
+    const down2 = applyEvents(up, [{ kind: 'instance-health', appId: '/web', instanceId: t1.instanceId, healthy: false, timestamp: undefined }], tombstones).snapshot;
+    expect(down2.apps.get('/web')?.tasks.get(t1.id)?.health).toBe('unhealthy');
+    const unknown = applyEvents(down2, [{ kind: 'instance-health', appId: '/web', instanceId: t1.instanceId, healthy: null, timestamp: undefined }], tombstones).snapshot;
     expect(unknown.apps.get('/web')?.tasks.get(t1.id)?.health).toBe('unknown');
   });
 
   it('with several checks, one check coming alive is not enough: fetch the app', () => {
     const checked = app('/web', { healthChecks: [HTTP_CHECK, { ...HTTP_CHECK, path: '/ready' }] });
     const s0 = snapshotOf(appState(checked, [{ ...t1, health: 'unhealthy' }]));
-    const r = applyEvents(s0, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: true }], new Tombstones());
+    const r = applyEvents(s0, [{ kind: 'check', appId: '/web', instanceId: t1.instanceId, alive: true, timestamp: undefined }], new Tombstones());
     expect(r.snapshot.apps.get('/web')?.tasks.get(t1.id)?.health).toBe('unhealthy');
     expect([...r.refetch]).toEqual(['/web']);
   });
@@ -131,6 +134,56 @@ describe('applyEvents', () => {
     const left = snapshot.apps.get('/web')?.tasks;
     expect(left?.size).toBe(9);
     for (const t of left?.values() ?? []) expect(t.state).toBe('TASK_RUNNING');
+  });
+});
+
+describe('incarnations and states that come back', () => {
+  const checked = app('/web', { healthChecks: [HTTP_CHECK] });
+  const first = task('/web', 1, { stagedAt: '2021-09-20T10:00:00.000Z' });
+  const second: Task = { ...first, id: first.id.replace('._app.1', '._app.2'), stagedAt: '2021-09-20T10:05:00.000Z', health: 'unknown' };
+
+  it('an instance event about an earlier incarnation leaves the new one alone', () => {
+    const tombstones = new Tombstones();
+    const s0 = snapshotOf(appState(checked, [second]));
+    const failed: MarathonEvent = { kind: 'instance', instanceId: first.instanceId, appId: '/web', condition: 'Failed', version: undefined, timestamp: '2021-09-20T10:04:00.000Z' };
+    const { snapshot } = applyEvents(s0, [failed], tombstones);
+    expect(snapshot.apps.get('/web')?.tasks.get(second.id)?.state).toBe('TASK_RUNNING');
+    expect(tombstones.has(second.id)).toBe(false);
+    // The same event once the new incarnation's time has come does apply (without burying it).
+    const later = applyEvents(s0, [{ ...failed, timestamp: '2021-09-20T10:06:00.000Z' } as MarathonEvent], tombstones).snapshot;
+    expect(later.apps.get('/web')?.tasks.has(second.id)).toBe(false);
+    expect(tombstones.has(second.id)).toBe(false);
+  });
+
+  it('a health event about an earlier incarnation does not make the new one healthy', () => {
+    const s0 = snapshotOf(appState(checked, [second]));
+    const healthy: MarathonEvent = { kind: 'instance-health', instanceId: first.instanceId, appId: '/web', healthy: true, timestamp: '2021-09-20T10:04:00.000Z' };
+    const { snapshot } = applyEvents(s0, [healthy], new Tombstones());
+    expect(snapshot.apps.get('/web')?.tasks.get(second.id)?.health).toBe('unknown');
+  });
+
+  it('TASK_LOST and TASK_GONE_BY_OPERATOR take a task out, but it may come back running', () => {
+    for (const state of ['TASK_LOST', 'TASK_GONE_BY_OPERATOR', 'TASK_UNKNOWN'] as const) {
+      const tombstones = new Tombstones();
+      const s0 = snapshotOf(appState(web, [t1]));
+      const lost = applyEvents(s0, [status(t1, state)], tombstones).snapshot;
+      expect(lost.apps.get('/web')?.tasks.has(t1.id)).toBe(false);
+      const back = applyEvents(lost, [status(t1, 'TASK_RUNNING')], tombstones).snapshot;
+      expect(back.apps.get('/web')?.tasks.get(t1.id)?.state).toBe('TASK_RUNNING');
+      expect(mergeFullFetch(lost, [decoded(web, [t1])], tombstones).apps.get('/web')?.tasks.has(t1.id)).toBe(true);
+    }
+  });
+
+  it('health of an instance not seen yet asks for a fetch (events are not ordered)', () => {
+    const s0 = snapshotOf(appState(checked, []));
+    const r = applyEvents(s0, [{ kind: 'instance-health', instanceId: first.instanceId, appId: '/web', healthy: true, timestamp: undefined }], new Tombstones());
+    expect([...r.refetch]).toEqual(['/web']);
+  });
+
+  it('an unknown aggregate does not take a healthy task out (failover policy)', () => {
+    const s0 = snapshotOf(appState(checked, [{ ...first, health: 'healthy' }]));
+    const r = applyEvents(s0, [{ kind: 'instance-health', instanceId: first.instanceId, appId: '/web', healthy: null, timestamp: undefined }], new Tombstones());
+    expect(r.snapshot.apps.get('/web')?.tasks.get(first.id)?.health).toBe('healthy');
   });
 });
 
@@ -161,14 +214,14 @@ describe('fetch merges', () => {
     expect(s1.apps.get('/web')).toBe(state);
   });
 
-  it('withFetchedApp replaces one app, and removes it (tombstoning its tasks) on a 404', () => {
+  it('withFetchedApp replaces one app, and removes it on a 404 without burying its tasks', () => {
     const tombstones = new Tombstones();
     const s0 = snapshotOf(appState(web, [t1]));
     const s1 = withFetchedApp(s0, '/web', decoded(web, [t1, t2]), tombstones);
     expect(s1.apps.get('/web')?.tasks.size).toBe(2);
     const s2 = withFetchedApp(s1, '/web', undefined, tombstones);
     expect(s2.apps.has('/web')).toBe(false);
-    expect(tombstones.has(t1.id) && tombstones.has(t2.id)).toBe(true);
+    expect(tombstones.has(t1.id) || tombstones.has(t2.id)).toBe(false);
   });
 });
 
