@@ -42,7 +42,8 @@ export function readCredentialsFile(path: string): Credentials {
   } catch (error) {
     throw new PacerError('PACER_ERR_CREDENTIALS_FILE', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  const line = text.split(/\r?\n/, 1)[0]?.trim() ?? '';
+  // Only the line break goes: spaces may be part of a password.
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
   const colon = line.indexOf(':');
   if (colon <= 0) throw new PacerError('PACER_ERR_CREDENTIALS_FILE', `${path} must hold user:password on its first line`);
   return { user: line.slice(0, colon), password: line.slice(colon + 1) };
@@ -100,9 +101,13 @@ export class MarathonClient {
     return this.#timeoutMs;
   }
 
-  /** `GET /v2/apps` with the tasks embedded. */
+  /**
+   * `GET /v2/apps` with the tasks embedded. Marathon renders the whole document before it sends a
+   * byte, which takes seconds on a large cluster: this one request may take six times the timeout
+   * (at least 30 s) to answer.
+   */
   fetchApps(): Promise<unknown> {
-    return this.getJson(APPS_PATH).then((r) => r.json);
+    return this.getJson(APPS_PATH, { readTimeoutMs: Math.max(30_000, this.#timeoutMs * 6) }).then((r) => r.json);
   }
 
   /** `GET /v2/apps/{id}`; undefined when Marathon says the app does not exist (404). */
@@ -122,14 +127,14 @@ export class MarathonClient {
    * and unreadable bodies move on to the next instance; a 401/403 fails at once (the same
    * credentials would fail everywhere).
    */
-  async getJson(path: string, options: { allow404?: boolean } = {}): Promise<JsonResponse> {
+  async getJson(path: string, options: { allow404?: boolean; readTimeoutMs?: number } = {}): Promise<JsonResponse> {
     let lastError: Error | undefined;
     const n = this.#urls.length;
     for (let attempt = 0; attempt < n; attempt++) {
       const index = (this.#preferred + attempt) % n;
       const base = this.#urls[index] as string;
       try {
-        const response = await this.#get(`${base}${path}`, options.allow404 ?? false);
+        const response = await this.#get(`${base}${path}`, options.allow404 ?? false, options.readTimeoutMs ?? this.#timeoutMs);
         this.#preferred = index;
         return response;
       } catch (error) {
@@ -143,7 +148,7 @@ export class MarathonClient {
     });
   }
 
-  async #get(url: string, allow404: boolean): Promise<JsonResponse> {
+  async #get(url: string, allow404: boolean, readTimeoutMs: number): Promise<JsonResponse> {
     let target = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let response: Dispatcher.ResponseData;
@@ -152,6 +157,8 @@ export class MarathonClient {
           method: 'GET',
           headers: this.#headers('application/json'),
           dispatcher: this.#dispatcher,
+          headersTimeout: readTimeoutMs,
+          bodyTimeout: readTimeoutMs,
         });
       } catch (error) {
         const err = error as Error & { code?: string };
@@ -163,7 +170,12 @@ export class MarathonClient {
       const location = headers['location'];
       if (REDIRECT_STATUSES.has(statusCode) && typeof location === 'string') {
         await body.dump();
-        target = new URL(location, target).href;
+        try {
+          target = followRedirect(target, location);
+        } catch (error) {
+          this.#onError?.('redirects', target, error as Error);
+          throw error;
+        }
         continue;
       }
       if (statusCode === 401 || statusCode === 403) {
@@ -213,6 +225,22 @@ export class MarathonClient {
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
+}
+
+/**
+ * The target of a redirect from `from`. The credentials go along (a standby sends pacer to the
+ * leader of the same cluster), so a redirect from https to http, which would send them in clear
+ * text, is refused.
+ */
+export function followRedirect(from: string, location: string): string {
+  const target = new URL(location, from);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new PacerError('PACER_ERR_MARATHON_REDIRECTS', `${redactUrl(from)}: redirect to a ${target.protocol} URL refused`);
+  }
+  if (new URL(from).protocol === 'https:' && target.protocol === 'http:') {
+    throw new PacerError('PACER_ERR_MARATHON_REDIRECTS', `${redactUrl(from)}: redirect from https to http refused`);
+  }
+  return target.href;
 }
 
 /** A URL fit for logs: user info, if someone put credentials into --marathon, is removed. */

@@ -30,7 +30,8 @@ export class Coalescer {
 
   constructor(options: CoalescerOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
+    // Monotonic: a wall-clock step must not freeze or rush the table.
+    this.#now = options.now ?? (() => performance.now());
     this.#maxDelay = options.maxDelayMs;
   }
 

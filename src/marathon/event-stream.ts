@@ -15,7 +15,7 @@ import { Agent, request } from 'undici';
 import type { Readable } from 'node:stream';
 import { PacerError } from '../errors.ts';
 import { SUBSCRIBED_EVENT_TYPES } from '../model/events.ts';
-import { redactUrl } from './client.ts';
+import { followRedirect, redactUrl } from './client.ts';
 
 export interface EventStreamOptions {
   /** Marathon instances, in the order to try (the client's preferred one first). */
@@ -31,6 +31,9 @@ export interface EventStreamOptions {
   /** Any byte arrived (events and keep-alives). */
   readonly onActivity?: () => void;
 }
+
+/** A stream that stayed open this long counts as a success: the reconnect backoff starts over. */
+const STABLE_STREAM_MS = 10_000;
 
 export function eventsPath(): string {
   return `/v2/events?${SUBSCRIBED_EVENT_TYPES.map((t) => `event_type=${t}`).join('&')}`;
@@ -50,7 +53,12 @@ export class EventStream {
   #rotation = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last byte (monotonic, for the watchdog). */
   #lastByteAt = 0;
+  /** performance.now() when the current stream opened. */
+  #openedAt = 0;
+  /** Whether the current stream delivered an event. */
+  #delivered = false;
   #connected = false;
   #stopped = true;
   /** The instance the current stream came from (after redirects). */
@@ -67,10 +75,6 @@ export class EventStream {
 
   get url(): string {
     return this.#url;
-  }
-
-  get lastByteAt(): number {
-    return this.#lastByteAt;
   }
 
   start(): void {
@@ -102,11 +106,12 @@ export class EventStream {
     const url = `${base}${eventsPath()}`;
     const source = new EventSource(url, { fetch: this.#fetch });
     this.#source = source;
-    this.#lastByteAt = Date.now();
+    this.#lastByteAt = performance.now();
     source.onopen = () => {
       if (this.#source !== source) return;
       this.#connected = true;
-      this.#attempt = 0;
+      this.#delivered = false;
+      this.#openedAt = performance.now();
       this.#options.onOpen(this.#url);
     };
     source.onerror = (event) => {
@@ -116,6 +121,7 @@ export class EventStream {
     };
     const onMessage = (event: { readonly type: string; readonly data: string }) => {
       if (this.#source !== source) return;
+      this.#delivered = true;
       this.#options.onEvent(event.type, event.data);
     };
     for (const type of SUBSCRIBED_EVENT_TYPES) source.addEventListener(type, onMessage);
@@ -123,7 +129,7 @@ export class EventStream {
     clearInterval(this.#idleTimer);
     const check = Math.max(50, Math.min(1000, Math.floor(this.#options.idleTimeoutMs / 4)));
     this.#idleTimer = setInterval(() => {
-      if (this.#source === source && Date.now() - this.#lastByteAt > this.#options.idleTimeoutMs) {
+      if (this.#source === source && performance.now() - this.#lastByteAt > this.#options.idleTimeoutMs) {
         this.#fail(`no byte for ${this.#options.idleTimeoutMs} ms`);
       }
     }, check);
@@ -133,6 +139,10 @@ export class EventStream {
   #fail(reason: string, delayMs?: number): void {
     this.#source?.close();
     this.#source = undefined;
+    // The backoff starts over only after a stream that worked (delivered an event, or held): a
+    // leader that is not ready yet answers 200 and closes at once, and must not be hammered with
+    // reconnects and resyncs.
+    if (this.#connected && (this.#delivered || performance.now() - this.#openedAt >= STABLE_STREAM_MS)) this.#attempt = 0;
     this.#connected = false;
     clearInterval(this.#idleTimer);
     if (this.#stopped) return;
@@ -140,9 +150,9 @@ export class EventStream {
     const delay = delayMs ?? backoffDelay(this.#attempt, backoff.initialMs, backoff.maxMs);
     this.#attempt++;
     this.#rotation++;
-    this.#options.onClose(reason, delay);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    this.#options.onClose(reason, delay);
   }
 
   /** The fetch eventsource uses: undici with timeouts, manual redirects, credentials and a byte watchdog. */
@@ -160,7 +170,7 @@ export class EventStream {
       const location = response.headers['location'];
       if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
         await response.body.dump();
-        target = new URL(location, target).href;
+        target = followRedirect(target, location);
         continue;
       }
       this.#url = new URL(target).origin;
@@ -176,7 +186,7 @@ export class EventStream {
   #wrap(status: number, url: string, redirected: boolean, headers: Record<string, string | string[] | undefined>, body: Readable): FetchLikeResponse {
     const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const touch = () => {
-      this.#lastByteAt = Date.now();
+      this.#lastByteAt = performance.now();
       this.#options.onActivity?.();
     };
     const reader: ReaderLike = {

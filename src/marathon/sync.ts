@@ -58,6 +58,7 @@ export interface SyncStatus {
 }
 
 const DEFAULT_COALESCE = { windowMs: 5, maxDelayMs: 50, stormMaxDelayMs: 250 };
+const RECOVERY_DELAY_MS = 1_000;
 
 export class SyncEngine {
   readonly #o: SyncOptions;
@@ -74,6 +75,12 @@ export class SyncEngine {
   #resyncAgain: string | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  #recoveryTimer: NodeJS.Timeout | undefined;
+  /**
+   * Ids Marathon answered 404 for since the last full resync (pods send status events under their
+   * pod id, which /v2/apps does not know): not fetched again until an app event names them.
+   */
+  readonly #missingApps = new Set<string>();
   #resyncFailures = 0;
   /** Per app with a fetch in flight: events for it since the fetch was sent. */
   readonly #appJournals = new Map<string, MarathonEvent[]>();
@@ -107,7 +114,7 @@ export class SyncEngine {
       onEvent: (type, data) => this.#onEvent(type, data),
       onActivity: () => {
         this.#lastEventAt = Date.now();
-        metrics.marathonLastEvent.set(this.#lastEventAt / 1000);
+        metrics.marathonStreamLastActivity.set(this.#lastEventAt / 1000);
       },
       onClose: (reason, retryInMs) => {
         this.#streamState = 'disconnected';
@@ -162,6 +169,7 @@ export class SyncEngine {
     this.#coalescer.cancel();
     clearTimeout(this.#resyncTimer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#recoveryTimer);
     await this.#stream.stop();
   }
 
@@ -178,6 +186,7 @@ export class SyncEngine {
     }
     const event = decoded.value;
     if (event.kind === 'ignored') return;
+    if (event.kind === 'app') for (const appId of event.appIds) this.#missingApps.delete(appId);
     this.#pending.push(event);
     this.#resyncJournal?.push(event);
     if (this.#appJournals.size > 0) {
@@ -191,8 +200,15 @@ export class SyncEngine {
     if (events.length === 0) return;
     this.#pending = [];
     const started = performance.now();
-    const { snapshot, refetch } = applyEvents(this.#snapshot, events, this.#tombstones);
-    this.#snapshot = snapshot;
+    let refetch: ReadonlySet<string>;
+    try {
+      const applied = applyEvents(this.#snapshot, events, this.#tombstones);
+      this.#snapshot = applied.snapshot;
+      refetch = applied.refetch;
+    } catch (error) {
+      this.#applyFailed(error);
+      return;
+    }
     this.#eventsApplied += events.length;
     this.#o.metrics.routingApplyEvents.observe(events.length);
     this.#publish(started);
@@ -200,9 +216,33 @@ export class SyncEngine {
     if (!this.#resyncJournal) for (const appId of refetch) void this.#fetchApp(appId);
   }
 
+  /** A bug, not a Marathon fault: keep serving the last good table, say so, and start over from a full fetch. */
+  #applyFailed(error: unknown): void {
+    this.#o.metrics.routingApplyErrors.inc();
+    this.#o.logger.error({ err: error }, 'applying Marathon changes failed; serving the last good table and resyncing');
+    this.#scheduleRecovery();
+  }
+
+  /** A resync soon (collapsed: one at a time), to recover from a failed apply or fetch. */
+  #scheduleRecovery(): void {
+    if (this.#stopped || this.#recoveryTimer) return;
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = undefined;
+      this.resync('recover');
+    }, RECOVERY_DELAY_MS);
+    this.#recoveryTimer.unref();
+  }
+
   #publish(startedAt: number): void {
     const { metrics, onTable, builder } = this.#o;
-    const { table, diff } = builder.build(this.#snapshot);
+    let built;
+    try {
+      built = builder.build(this.#snapshot);
+    } catch (error) {
+      this.#applyFailed(error);
+      return;
+    }
+    const { table, diff } = built;
     this.#applies++;
     metrics.routingApplies.inc();
     metrics.routingApplyDuration.observe((performance.now() - startedAt) / 1000);
@@ -213,7 +253,13 @@ export class SyncEngine {
     metrics.routingServices.set(table.services.length);
     metrics.routingRoutableBackends.set(table.counts.routableBackends);
     this.#reportProblems(table);
-    onTable(table, diff);
+    try {
+      onTable(table, diff);
+    } catch (error) {
+      // A consumer failed to apply the table: it is its own to report; the sync goes on.
+      this.#o.metrics.routingApplyErrors.inc();
+      this.#o.logger.error({ err: error, version: table.version }, 'a consumer failed to apply the routing table');
+    }
   }
 
   #reportedProblems = new Map<string, string>();
@@ -264,6 +310,7 @@ export class SyncEngine {
       for (const problem of decoded.value.problems) logger.warn({ problem }, 'app skipped');
       if (this.#stopped) return;
       const journal = this.#resyncJournal;
+      this.#missingApps.clear();
       let snapshot = mergeFullFetch(this.#snapshot, decoded.value.apps, this.#tombstones);
       const replay = applyEvents(snapshot, journal, this.#tombstones);
       snapshot = replay.snapshot;
@@ -312,7 +359,7 @@ export class SyncEngine {
   }
 
   async #fetchApp(appId: string): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#missingApps.has(appId)) return;
     if (this.#appJournals.has(appId)) {
       this.#appAgain.add(appId);
       return;
@@ -335,11 +382,13 @@ export class SyncEngine {
       const merged = withFetchedApp(this.#snapshot, appId, fetched, this.#tombstones);
       const replay = applyEvents(merged, journal, this.#tombstones);
       this.#snapshot = replay.snapshot;
+      if (!fetched) this.#missingApps.add(appId);
       metrics.marathonAppFetches.inc({ result: fetched ? 'ok' : 'gone' });
       this.#publish(started);
     } catch (error) {
       metrics.marathonAppFetches.inc({ result: 'error' });
-      logger.warn({ app: appId, error: (error as Error).message }, 'app fetch failed; the next resync will catch up');
+      logger.warn({ app: appId, error: (error as Error).message }, 'app fetch failed; resyncing shortly');
+      this.#scheduleRecovery();
     } finally {
       this.#appJournals.delete(appId);
       if (this.#appAgain.delete(appId)) void this.#fetchApp(appId);
@@ -388,5 +437,6 @@ function eventTypeLabel(type: string): string {
 function streamCloseReason(reason: string): string {
   if (reason.startsWith('HTTP ')) return 'status';
   if (reason.startsWith('no byte')) return 'idle';
+  if (/timeout/i.test(reason)) return 'timeout';
   return 'error';
 }

@@ -42,10 +42,10 @@ export const METRICS = {
     help: 'Event stream (re)connection attempts after the first, by reason the previous one ended.',
     labelNames: ['reason'],
   },
-  marathonLastEvent: {
-    name: 'pacer_marathon_last_event_timestamp_seconds',
+  marathonStreamLastActivity: {
+    name: 'pacer_marathon_stream_last_activity_timestamp_seconds',
     type: 'gauge',
-    help: 'Unix time of the last byte received on the event stream (events and keep-alives).',
+    help: 'Unix time of the last bytes received on the event stream (events or keep-alives).',
     labelNames: [],
   },
   marathonResyncs: {
@@ -98,6 +98,12 @@ export const METRICS = {
     help: 'Time to apply a batch of events and rebuild the routing table.',
     labelNames: [],
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+  },
+  routingApplyErrors: {
+    name: 'pacer_routing_table_apply_errors_total',
+    type: 'counter',
+    help: 'Applies that failed with an unexpected error (the last good table keeps serving; a resync follows).',
+    labelNames: [],
   },
   routingVersion: {
     name: 'pacer_routing_table_version',
