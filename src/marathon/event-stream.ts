@@ -32,8 +32,11 @@ export interface EventStreamOptions {
   readonly onActivity?: () => void;
 }
 
-/** A stream that stayed open this long counts as a success: the reconnect backoff starts over. */
-const STABLE_STREAM_MS = 10_000;
+/**
+ * A stream that stayed open this long (or delivered an event) worked: the reconnect backoff starts
+ * over. A leader that is elected but not ready answers 200 and closes at once.
+ */
+const STABLE_STREAM_MS = 2_000;
 
 export function eventsPath(): string {
   return `/v2/events?${SUBSCRIBED_EVENT_TYPES.map((t) => `event_type=${t}`).join('&')}`;
@@ -139,9 +142,9 @@ export class EventStream {
   #fail(reason: string, delayMs?: number): void {
     this.#source?.close();
     this.#source = undefined;
-    // The backoff starts over only after a stream that worked (delivered an event, or held): a
-    // leader that is not ready yet answers 200 and closes at once, and must not be hammered with
-    // reconnects and resyncs.
+    // The backoff starts over only after a stream that worked (delivered an event, or held a
+    // while): a leader that is not ready yet answers 200 and closes at once, and must not be
+    // hammered with reconnects and resyncs.
     if (this.#connected && (this.#delivered || performance.now() - this.#openedAt >= STABLE_STREAM_MS)) this.#attempt = 0;
     this.#connected = false;
     clearInterval(this.#idleTimer);

@@ -52,6 +52,7 @@ beforeAll(async () => {
   // pacer is given the standby first: its event stream must follow the standby's 302 to the leader.
   pacer = await startPacer(['--marathon', `${emulator.standby},${emulator.leader}`, '--stream-idle-timeout', '3']);
   await caughtUp(await tasksViaMarathon(), 5_000, 'the first sync');
+  await waitFor('the event stream', async () => ((await metric(pacer.admin, 'pacer_marathon_stream_connected')) === 1 ? true : undefined));
 });
 
 afterAll(async () => {
