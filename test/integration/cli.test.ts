@@ -69,6 +69,23 @@ describe('pacer command line', () => {
     expect(await metric(pacer.admin, 'pacer_marathon_request_errors_total', { reason: 'connect' })).toBeGreaterThan(0);
   });
 
+  it('tries the --marathon URLs in turn and sticks to the one that answered', async () => {
+    const emulator = await startEmulator();
+    started.push(emulator);
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const pacer = await startPacer(['--marathon', `${dead},${emulator.leader}`, '--resync-interval', '1']);
+    started.push(pacer);
+    await waitFor('ready', async () => ((await fetch(`${pacer.admin}/ready`)).status === 200 ? true : undefined));
+    const failures = await metric(pacer.admin, 'pacer_marathon_request_errors_total', { reason: 'connect' });
+    expect(failures).toBeGreaterThanOrEqual(1);
+    // Resyncs every second go straight to the instance that answered: no new failures.
+    const resyncs = await metric(pacer.admin, 'pacer_marathon_resyncs_total', { trigger: 'periodic', result: 'ok' });
+    await waitFor('two periodic resyncs', async () =>
+      (await metric(pacer.admin, 'pacer_marathon_resyncs_total', { trigger: 'periodic', result: 'ok' })) >= resyncs + 2 ? true : undefined,
+    );
+    expect(await metric(pacer.admin, 'pacer_marathon_request_errors_total', { reason: 'connect' })).toBe(failures);
+  });
+
   it('the admin server is read-only', async () => {
     const port = await closedPort();
     const pacer = await startPacer(['--marathon', `http://127.0.0.1:${port}`]);

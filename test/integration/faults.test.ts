@@ -116,6 +116,20 @@ describe('Marathon faults', () => {
     await caughtUp(ids, 1_000, 'the scale-up after the leader change');
   });
 
+  it('treats a stream silent beyond --stream-idle-timeout as dead, and reconnects', async () => {
+    await fetch(`${emulator.control}/faults`, { method: 'DELETE' });
+    const idle = await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total', { reason: 'idle' });
+    // No keep-alive and no event for 4 s: pacer (idle timeout 3 s) must notice on its own.
+    await emulator.post('/faults', { kind: 'silence', durationMs: 4_000 });
+    await waitFor('an idle reconnect', async () =>
+      (await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total', { reason: 'idle' })) > idle ? true : undefined,
+      10_000,
+    );
+    await waitFor('the stream back', async () => ((await metric(pacer.admin, 'pacer_marathon_stream_connected')) === 1 ? true : undefined), 15_000);
+    const ids = await scale(2);
+    await caughtUp(ids, 5_000, 'the scale-down after the silence');
+  });
+
   it('a resync that started before a task died does not bring it back', async () => {
     await fetch(`${emulator.control}/faults`, { method: 'DELETE' });
     const ids = await tasksViaMarathon();
