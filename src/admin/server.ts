@@ -59,6 +59,8 @@ export function coreRoutes(sources: AdminSources): AdminRoutes {
     const status = sources.status();
     const body = {
       ready: status.ready,
+      marathon: status.marathon,
+      leader: status.leader ?? null,
       stream: status.stream,
       lastSyncAt: status.lastSyncAt ? new Date(status.lastSyncAt).toISOString() : null,
       lastSyncError: status.lastSyncError ?? null,
