@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdminServer, coreRoutes } from './admin/server.ts';
 import type { ConfigValues } from './config/load.ts';
+import type { Consumer } from './consumer.ts';
 import type { Logger } from './log.ts';
 import { MarathonClient, readCredentialsFile, type Credentials } from './marathon/client.ts';
 import { SyncEngine } from './marathon/sync.ts';
@@ -56,6 +57,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
     healthCheck: settings.healthCheck,
     bind: settings.bind,
   });
+  const consumers: Consumer[] = await startConsumers(settings, { logger, metrics });
   const sync = new SyncEngine({
     client,
     builder,
@@ -68,10 +70,19 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
         { version: table.version, added: diff.added.length, removed: diff.removed.length, changed: diff.changed.length },
         'routing table changed',
       );
+      for (const consumer of consumers) {
+        try {
+          consumer.apply(table, diff);
+        } catch (error) {
+          metrics.routingApplyErrors.inc();
+          logger.error({ err: error, consumer: consumer.name, version: table.version }, 'a consumer failed to apply the routing table');
+        }
+      }
     },
   });
 
   const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION });
+  for (const consumer of consumers) consumer.registerRoutes?.(routes);
   const admin = createAdminServer(routes, logger);
   await listen(admin, settings.adminPort, settings.adminBind);
   const address = admin.address() as AddressInfo;
@@ -91,6 +102,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
         admin.closeIdleConnections();
         const timer = setTimeout(() => admin.closeAllConnections(), graceMs);
         await sync.stop();
+        await Promise.all(consumers.map((c) => c.close(graceMs)));
         await closed;
         clearTimeout(timer);
         await client.close();
@@ -98,6 +110,11 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
       return stopping;
     },
   };
+}
+
+/** The consumers the configuration asks for, started (listening) before the first table arrives. */
+async function startConsumers(_settings: PacerSettings, _context: { logger: Logger; metrics: Metrics }): Promise<Consumer[]> {
+  return [];
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -13,6 +13,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
+import { decodeInfo, sameClusterInfo } from '../model/cluster.ts';
 import { decodeAppList, decodeAppResponse } from '../model/decode.ts';
 import { SUBSCRIBED_EVENT_TYPES, decodeEvent, type MarathonEvent } from '../model/events.ts';
 import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff } from '../model/routing-table.ts';
@@ -401,15 +402,19 @@ export class SyncEngine {
   }
 
   async #refreshInfo(): Promise<void> {
+    let json: unknown;
     try {
-      const info = await this.#o.client.fetchInfo();
-      if (typeof info === 'object' && info !== null && 'leader' in info) {
-        const leader = (info as { leader: unknown }).leader;
-        this.#leader = typeof leader === 'string' ? leader : undefined;
-      }
-    } catch {
-      // informational only
+      json = await this.#o.client.fetchInfo();
+    } catch (error) {
+      this.#o.logger.debug({ error: (error as Error).message }, 'GET /v2/info failed');
+      return;
     }
+    const decoded = decodeInfo(json);
+    if (!decoded.ok || this.#stopped) return;
+    this.#leader = decoded.value.marathonLeader;
+    if (sameClusterInfo(this.#snapshot.info, decoded.value)) return;
+    this.#snapshot = { ...this.#snapshot, info: decoded.value };
+    this.#publish(performance.now());
   }
 }
 

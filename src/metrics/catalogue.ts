@@ -141,6 +141,10 @@ export const METRICS = {
     help: 'Labels ignored because they are unknown or malformed, by app.',
     labelNames: ['app'],
   },
+  // --- DNS (issue 4): add DNS metrics below this line ---
+  // --- end DNS ---
+  // --- proxy (issue 3): add proxy metrics below this line ---
+  // --- end proxy ---
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricKey = keyof typeof METRICS;

@@ -6,6 +6,7 @@
  * Vocabulary (Envoy's): a *service* is one exposed app port (a listener plus its cluster of
  * upstream *backends*); downstream = clients, upstream = tasks.
  */
+import { sameClusterInfo, type ClusterInfo } from './cluster.ts';
 import type { App, AppPort, NetworkMode, Protocol, Task, TaskHealth, TaskState } from './app.ts';
 import { isExposed, type ExposureOptions } from './groups.ts';
 import { isRoutable } from './health.ts';
@@ -90,6 +91,8 @@ export interface AppEntry {
 
 export interface RoutingTable {
   readonly version: number;
+  /** Marathon's /v2/info (leader, Mesos leader, framework name), once known. */
+  readonly cluster: ClusterInfo | undefined;
   /** When this version was built (ms since the epoch). */
   readonly builtAt: number;
   /** Exposed services, sorted by listen port, then key. */
@@ -102,6 +105,7 @@ export interface RoutingTable {
 
 export const EMPTY_TABLE: RoutingTable = {
   version: 0,
+  cluster: undefined,
   builtAt: 0,
   services: [],
   apps: [],
@@ -134,10 +138,12 @@ export interface TableDiff {
   readonly changed: readonly ServiceChange[];
   /** Ids of apps added, removed or changed. */
   readonly apps: readonly string[];
+  /** The cluster info (leader, Mesos leader) changed. */
+  readonly cluster: boolean;
 }
 
 export function isEmptyDiff(diff: TableDiff): boolean {
-  return diff.added.length === 0 && diff.removed.length === 0 && diff.changed.length === 0 && diff.apps.length === 0;
+  return diff.added.length === 0 && diff.removed.length === 0 && diff.changed.length === 0 && diff.apps.length === 0 && !diff.cluster;
 }
 
 /**
@@ -174,18 +180,19 @@ export class TableBuilder {
     }
     for (const appId of this.#routes.keys()) if (!routes.has(appId)) changedApps.push(appId);
 
-    if (changedApps.length === 0) {
+    const clusterChanged = !sameClusterInfo(this.#table.cluster, snapshot.info);
+    if (changedApps.length === 0 && !clusterChanged) {
       this.#routes = routes;
-      return { table: this.#table, diff: { added: [], removed: [], changed: [], apps: [] } };
+      return { table: this.#table, diff: { added: [], removed: [], changed: [], apps: [], cluster: false } };
     }
-    const diff = diffApps(this.#routes, routes, changedApps);
+    const diff = { ...diffApps(this.#routes, routes, changedApps), cluster: clusterChanged };
     this.#routes = routes;
-    this.#table = assemble(routes, this.#table.version + 1, now);
+    this.#table = assemble(routes, snapshot.info, this.#table.version + 1, now);
     return { table: this.#table, diff };
   }
 }
 
-function assemble(routes: ReadonlyMap<string, AppRoutes>, version: number, now: number): RoutingTable {
+function assemble(routes: ReadonlyMap<string, AppRoutes>, cluster: ClusterInfo | undefined, version: number, now: number): RoutingTable {
   const services: Service[] = [];
   const apps: AppEntry[] = [];
   const problems: LabelProblem[] = [];
@@ -200,7 +207,7 @@ function assemble(routes: ReadonlyMap<string, AppRoutes>, version: number, now: 
   }
   services.sort((a, b) => a.listenPort - b.listenPort || compareStrings(a.key, b.key));
   apps.sort((a, b) => compareStrings(a.appId, b.appId));
-  return { version, builtAt: now, services, apps, problems, counts: { apps: apps.length, tasks, routableBackends } };
+  return { version, cluster, builtAt: now, services, apps, problems, counts: { apps: apps.length, tasks, routableBackends } };
 }
 
 function compareStrings(a: string, b: string): number {
@@ -300,7 +307,7 @@ function sameAppRoutes(a: AppRoutes, b: AppRoutes): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function diffApps(before: ReadonlyMap<string, AppRoutes>, after: ReadonlyMap<string, AppRoutes>, appIds: readonly string[]): TableDiff {
+function diffApps(before: ReadonlyMap<string, AppRoutes>, after: ReadonlyMap<string, AppRoutes>, appIds: readonly string[]): Omit<TableDiff, 'cluster'> {
   const added: Service[] = [];
   const removed: Service[] = [];
   const changed: ServiceChange[] = [];

@@ -12,6 +12,7 @@
  * on top of the fetched state.
  */
 import { FINAL_STATES, TERMINAL_STATES, type App, type Task, type TaskHealth, type TaskState } from './app.ts';
+import type { ClusterInfo } from './cluster.ts';
 import type { DecodedApp } from './decode.ts';
 import type { MarathonEvent } from './events.ts';
 
@@ -23,6 +24,8 @@ export interface AppState {
 
 export interface Snapshot {
   readonly apps: ReadonlyMap<string, AppState>;
+  /** What Marathon's /v2/info said last (undefined until it answered). */
+  readonly info?: ClusterInfo | undefined;
 }
 
 export const EMPTY_SNAPSHOT: Snapshot = { apps: new Map() };
@@ -133,7 +136,7 @@ class SnapshotEditor {
       apps ??= new Map(this.#base.apps);
       apps.set(appId, { app: state.app, tasks });
     }
-    return apps ? { apps } : this.#base;
+    return apps ? { apps, info: this.#base.info } : this.#base;
   }
 }
 
@@ -330,7 +333,7 @@ export function mergeFullFetch(previous: Snapshot, fetched: readonly DecodedApp[
   for (const decoded of fetched) {
     apps.set(decoded.app.id, mergeFetchedApp(previous.apps.get(decoded.app.id), decoded, tombstones));
   }
-  return { apps };
+  return { apps, info: previous.info };
 }
 
 /**
@@ -344,13 +347,13 @@ export function withFetchedApp(snapshot: Snapshot, appId: string, fetched: Decod
     if (!previous) return snapshot;
     const apps = new Map(snapshot.apps);
     apps.delete(appId);
-    return { apps };
+    return { apps, info: snapshot.info };
   }
   const merged = mergeFetchedApp(previous, fetched, tombstones);
   if (merged === previous) return snapshot;
   const apps = new Map(snapshot.apps);
   apps.set(appId, merged);
-  return { apps };
+  return { apps, info: snapshot.info };
 }
 
 function sameTask(a: Task, b: Task): boolean {

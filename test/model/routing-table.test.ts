@@ -141,3 +141,30 @@ describe('TableBuilder', () => {
     expect(second.services.find((s) => s.appId === '/b')?.backends).toHaveLength(2);
   });
 });
+
+describe('cluster info', () => {
+  it('decodes /v2/info and bumps the table version when the leader changes', async () => {
+    const { decodeInfo } = await import('../../src/model/cluster.ts');
+    const info = decodeInfo({
+      name: 'marathon',
+      version: '1.10.17',
+      leader: '10.0.0.1:8080',
+      frameworkId: 'fw-1',
+      marathon_config: { framework_name: 'marathon-prod', mesos_leader_ui_url: 'http://10.0.0.5:5050/' },
+    });
+    expect(info).toEqual({
+      ok: true,
+      value: { frameworkName: 'marathon-prod', frameworkId: 'fw-1', marathonVersion: '1.10.17', marathonLeader: '10.0.0.1:8080', mesosLeaderUiUrl: 'http://10.0.0.5:5050/' },
+    });
+    expect(decodeInfo('nope').ok).toBe(false);
+    if (!info.ok) return;
+    const builder = new TableBuilder(OPTIONS);
+    const s0 = snapshotOf(appState(app('/a'), []));
+    const first = builder.build({ ...s0, info: info.value });
+    expect(first.table.cluster?.marathonLeader).toBe('10.0.0.1:8080');
+    expect(builder.build({ ...s0, info: { ...info.value } }).table.version).toBe(first.table.version);
+    const moved = builder.build({ ...s0, info: { ...info.value, marathonLeader: '10.0.0.2:8080' } });
+    expect(moved.table.version).toBe(first.table.version + 1);
+    expect(moved.diff.cluster).toBe(true);
+  });
+});
