@@ -322,33 +322,9 @@ export function parseServiceSpecs(appId: string, labels: Readonly<Record<string,
   return { specs, problems };
 }
 
+/** The spec of a port without labels of its own: what an empty draft builds to. */
 function defaultSpec(groups: readonly string[], groupSource: GroupSource, deployment: DeploymentSpec | undefined): ServiceSpec {
-  return {
-    groups,
-    groupSource,
-    enabled: undefined,
-    vhosts: NO_STRINGS,
-    paths: NO_STRINGS,
-    pathsIgnoreCase: false,
-    mode: undefined,
-    port: undefined,
-    bindAddr: undefined,
-    bindOptions: undefined,
-    balance: DEFAULT_BALANCE,
-    sticky: false,
-    redirectToHttps: false,
-    useHsts: false,
-    sslCerts: NO_STRINGS,
-    auth: undefined,
-    backendWeight: 0,
-    healthCheckPortIndex: undefined,
-    networkAllowedAcl: NO_STRINGS,
-    httpBackendRedir: undefined,
-    proxypassPath: undefined,
-    revproxyPath: undefined,
-    deployment,
-    templates: NO_TEMPLATES,
-  };
+  return buildSpec(newDraft(), groups, groupSource, deployment);
 }
 
 function buildSpec(d: PortDraft, appGroups: readonly string[], appSource: GroupSource, deployment: DeploymentSpec | undefined): ServiceSpec {
