@@ -13,6 +13,8 @@ import { MarathonClient, readCredentialsFile, type Credentials } from './maratho
 import { SyncEngine } from './marathon/sync.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TableBuilder } from './model/routing-table.ts';
+import { startProxy } from './proxy/index.ts';
+import { startDns } from './dns/index.ts';
 import { VERSION } from './version.ts';
 
 /** The part of the configuration a pacer process uses. */
@@ -29,6 +31,21 @@ export type PacerSettings = Pick<
   | 'resyncIntervalSeconds'
   | 'marathonTimeoutSeconds'
   | 'streamIdleTimeoutSeconds'
+  | 'dnsBind'
+  | 'dnsPort'
+  | 'dnsDomain'
+  | 'dnsTtlSeconds'
+  | 'dnsResolvers'
+  | 'dnsIpSources'
+  | 'dnsHttpPort'
+  | 'httpPort'
+  | 'httpsPort'
+  | 'tlsCerts'
+  | 'drainTimeoutSeconds'
+  | 'proxyConnectTimeoutSeconds'
+  | 'proxyIdleTimeoutSeconds'
+  | 'proxyRequestTimeoutSeconds'
+  | 'maxHeaderSize'
 >;
 
 export interface Pacer {
@@ -84,7 +101,12 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
   const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION });
   for (const consumer of consumers) consumer.registerRoutes?.(routes);
   const admin = createAdminServer(routes, logger);
-  await listen(admin, settings.adminPort, settings.adminBind);
+  try {
+    await listen(admin, settings.adminPort, settings.adminBind);
+  } catch (error) {
+    await Promise.all(consumers.map((c) => c.close(0)));
+    throw error;
+  }
   const address = admin.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const adminUrl = `http://${host}:${address.port}`;
@@ -113,8 +135,31 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
 }
 
 /** The consumers the configuration asks for, started (listening) before the first table arrives. */
-async function startConsumers(_settings: PacerSettings, _context: { logger: Logger; metrics: Metrics }): Promise<Consumer[]> {
-  return [];
+async function startConsumers(settings: PacerSettings, context: { logger: Logger; metrics: Metrics }): Promise<Consumer[]> {
+  const consumers: Consumer[] = [];
+  try {
+    if (settings.dnsPort > 0) consumers.push(await startDns(settings, context));
+    const proxy = await startProxy(
+      {
+        bind: settings.bind,
+        httpPort: settings.httpPort,
+        httpsPort: settings.httpsPort,
+        tlsCerts: settings.tlsCerts,
+        drainTimeoutMs: settings.drainTimeoutSeconds * 1000,
+        connectTimeoutMs: settings.proxyConnectTimeoutSeconds * 1000,
+        idleTimeoutMs: settings.proxyIdleTimeoutSeconds * 1000,
+        requestTimeoutMs: settings.proxyRequestTimeoutSeconds * 1000,
+        maxHeaderSize: settings.maxHeaderSize,
+      },
+      context,
+    );
+    consumers.push(proxy);
+  } catch (error) {
+    // One part could not start: close what did, so that the failure is clean.
+    await Promise.all(consumers.map((c) => c.close(0)));
+    throw error;
+  }
+  return consumers;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -20,17 +20,24 @@ export interface AdminSources {
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
-/** Exact-path routes; a consumer may register more before the server starts. */
+/** Exact-path routes, then prefix routes; a consumer may register more before the server starts. */
 export class AdminRoutes {
   readonly #routes = new Map<string, AdminHandler>();
+  readonly #prefixes: [string, AdminHandler][] = [];
 
   add(path: string, handler: AdminHandler): this {
     this.#routes.set(path, handler);
     return this;
   }
 
+  /** Every path that starts with `prefix` (e.g. `/v1/hosts/`) and has no exact route. */
+  addPrefix(prefix: string, handler: AdminHandler): this {
+    this.#prefixes.push([prefix, handler]);
+    return this;
+  }
+
   get(path: string): AdminHandler | undefined {
-    return this.#routes.get(path);
+    return this.#routes.get(path) ?? this.#prefixes.find(([prefix]) => path.startsWith(prefix))?.[1];
   }
 }
 

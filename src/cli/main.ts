@@ -60,20 +60,28 @@ async function run(config: Config): Promise<number> {
   try {
     await starting;
   } catch (error) {
-    if (error instanceof PacerError && error.code === 'PACER_ERR_CREDENTIALS_FILE') {
-      process.stderr.write(`pacer: --marathon-credentials-file: ${error.message}\n`);
-      return 2;
-    }
-    const err = error as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-      process.stderr.write(`pacer: --admin-port: cannot listen on ${config.adminBind}:${config.adminPort}: ${err.code}\n`);
-      return 2;
-    }
-    throw error;
+    const line = startupErrorLine(error, config);
+    if (line === undefined) throw error;
+    process.stderr.write(`pacer: ${line}\n`);
+    return 2;
   }
   await stopped;
   logger.flush();
   return 0;
+}
+
+/** One line for a start-up failure the user can fix (a file, a port), or undefined for a bug. */
+function startupErrorLine(error: unknown, config: Config): string | undefined {
+  if (error instanceof PacerError) {
+    if (error.code === 'PACER_ERR_CREDENTIALS_FILE') return `--marathon-credentials-file: ${error.message}`;
+    if (error.code === 'PACER_ERR_CONFIG') return error.message;
+    return undefined;
+  }
+  const err = error as NodeJS.ErrnoException;
+  if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+    return `--admin-port: cannot listen on ${config.adminBind}:${config.adminPort}: ${err.code}`;
+  }
+  return undefined;
 }
 
 main(process.argv.slice(2)).then(

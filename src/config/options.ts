@@ -323,6 +323,39 @@ export const OPTIONS = {
     },
     (t) => parseChoice(t, IP_SOURCES),
   ),
+  'drain-timeout': seconds({
+    field: 'drainTimeoutSeconds',
+    default: 30,
+    min: 0,
+    max: DAY,
+    help: 'how long connections and requests in flight to a backend or service that left may finish before they are cut',
+  }),
+  'proxy-connect-timeout': seconds({
+    field: 'proxyConnectTimeoutSeconds',
+    default: 5,
+    min: 0.05,
+    max: 3600,
+    help: 'connect timeout to a backend; on timeout or refusal the next backend is tried',
+  }),
+  'proxy-idle-timeout': seconds({
+    field: 'proxyIdleTimeoutSeconds',
+    default: 50,
+    min: 1,
+    max: DAY,
+    help: "a proxied connection (or an HTTP backend's answer) idle this long is closed (marathon-lb's timeout client/server)",
+  }),
+  'proxy-request-timeout': seconds({
+    field: 'proxyRequestTimeoutSeconds',
+    default: 60,
+    min: 1,
+    max: DAY,
+    help: 'time a client has to send a whole HTTP request (headers within 20 s at most): slow clients are cut',
+  }),
+  'max-header-size': scalar(
+    'int',
+    { field: 'maxHeaderSize', placeholder: 'BYTES', default: 16_384, help: 'largest HTTP request or response head accepted (431 beyond)' },
+    (t) => parseInteger(t, 1_024, 1_048_576),
+  ),
   'dns-http-port': port({
     field: 'dnsHttpPort',
     default: 0,
@@ -381,6 +414,11 @@ export interface ConfigValues {
   readonly streamIdleTimeoutSeconds: number;
   readonly dnsIpSources: readonly IpSource[];
   readonly dnsHttpPort: number;
+  readonly drainTimeoutSeconds: number;
+  readonly proxyConnectTimeoutSeconds: number;
+  readonly proxyIdleTimeoutSeconds: number;
+  readonly proxyRequestTimeoutSeconds: number;
+  readonly maxHeaderSize: number;
 }
 
 // The catalogue and ConfigValues must describe the same fields with the same types.

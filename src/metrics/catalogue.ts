@@ -142,8 +142,124 @@ export const METRICS = {
     labelNames: ['app'],
   },
   // --- DNS (issue 4): add DNS metrics below this line ---
+  dnsQueries: {
+    name: 'pacer_dns_queries_total',
+    type: 'counter',
+    help: 'DNS queries answered, by query type (A, AAAA, SRV, SOA, NS, ANY, other), response code (NOERROR, NXDOMAIN, REFUSED, SERVFAIL, FORMERR, NOTIMP, other) and transport (udp, tcp). Forwarded queries count with the upstream rcode.',
+    labelNames: ['qtype', 'rcode', 'transport'],
+  },
+  dnsTruncated: {
+    name: 'pacer_dns_truncated_total',
+    type: 'counter',
+    help: 'DNS replies that did not fit the client\'s UDP size and were sent partial with TC set.',
+    labelNames: [],
+  },
+  dnsForwarded: {
+    name: 'pacer_dns_forwarded_total',
+    type: 'counter',
+    help: 'Attempts to forward a query outside the zone to a --dns-resolvers entry, by result (ok, timeout, error).',
+    labelNames: ['result'],
+  },
+  dnsMalformed: {
+    name: 'pacer_dns_malformed_total',
+    type: 'counter',
+    help: 'DNS packets that could not be read (answered FORMERR, or dropped when not even a query header).',
+    labelNames: [],
+  },
+  dnsRebuilds: {
+    name: 'pacer_dns_answer_rebuilds_total',
+    type: 'counter',
+    help: 'Rebuilds of the precomputed DNS answers, by trigger (table, hosts).',
+    labelNames: ['trigger'],
+  },
+  dnsRebuildDuration: {
+    name: 'pacer_dns_answer_rebuild_duration_seconds',
+    type: 'histogram',
+    help: 'Time to rebuild the precomputed DNS answers from a routing table.',
+    labelNames: [],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+  },
+  dnsRecords: {
+    name: 'pacer_dns_records',
+    type: 'gauge',
+    help: 'Resource records served in the zone (A, AAAA, SRV, SOA, NS).',
+    labelNames: [],
+  },
+  dnsNames: {
+    name: 'pacer_dns_names',
+    type: 'gauge',
+    help: 'Names that exist in the zone (with records or as empty non-terminals).',
+    labelNames: [],
+  },
+  dnsSerial: {
+    name: 'pacer_dns_zone_serial',
+    type: 'gauge',
+    help: 'SOA serial of the zone being served (increases with every rebuild).',
+    labelNames: [],
+  },
   // --- end DNS ---
   // --- proxy (issue 3): add proxy metrics below this line ---
+  proxyRequests: {
+    name: 'pacer_service_requests_total',
+    type: 'counter',
+    help: 'HTTP requests answered on a service (service port or virtual host), by status code and method (unusual methods count as OTHER).',
+    labelNames: ['service', 'code', 'method'],
+  },
+  proxyRequestDuration: {
+    name: 'pacer_service_request_duration_seconds',
+    type: 'histogram',
+    help: 'Time from a request arriving to its response ending, by service.',
+    labelNames: ['service'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  proxyOpenConnections: {
+    name: 'pacer_service_open_connections',
+    type: 'gauge',
+    help: 'Open downstream TCP connections (protocol tcp) or HTTP requests in flight (protocol http), by service.',
+    labelNames: ['service', 'protocol'],
+  },
+  proxyBytes: {
+    name: 'pacer_service_bytes_total',
+    type: 'counter',
+    help: 'Bytes proxied for a service, by direction: in = from clients (request bodies for HTTP), out = to clients (response bodies for HTTP).',
+    labelNames: ['service', 'direction'],
+  },
+  proxyRetries: {
+    name: 'pacer_service_retries_total',
+    type: 'counter',
+    help: 'Connections or requests that were sent to another backend after a failed attempt, by service.',
+    labelNames: ['service'],
+  },
+  proxyBackendUp: {
+    name: 'pacer_backend_up',
+    type: 'gauge',
+    help: '1 when a backend takes new traffic; 0 while it is unhealthy, draining or ejected after failed connects.',
+    labelNames: ['service', 'backend'],
+  },
+  proxyBackendConnectErrors: {
+    name: 'pacer_backend_connect_errors_total',
+    type: 'counter',
+    help: 'Failed connects (refused, timed out, reset before a response) to a backend.',
+    labelNames: ['service', 'backend'],
+  },
+  proxyBackendEjections: {
+    name: 'pacer_backend_ejections_total',
+    type: 'counter',
+    help: 'Times a backend was ejected (no new traffic for a backoff period) after consecutive failed connects.',
+    labelNames: ['service', 'backend'],
+  },
+  proxyUdpFlows: {
+    name: 'pacer_udp_flows',
+    type: 'gauge',
+    help: 'Live UDP flows (client address:port with its upstream socket), by service.',
+    labelNames: ['service'],
+  },
+  proxyListenerProblems: {
+    name: 'pacer_listener_problems',
+    type: 'gauge',
+    help: 'Listeners pacer should run but cannot (port in use, privileged, claimed by two services, bad certificate), by kind.',
+    labelNames: ['kind'],
+  },
   // --- end proxy ---
 } as const satisfies Record<string, MetricDef>;
 

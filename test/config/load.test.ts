@@ -383,6 +383,11 @@ describe('env', () => {
       PACER_STREAM_IDLE_TIMEOUT: '20',
       PACER_DNS_IP_SOURCES: 'host',
       PACER_DNS_HTTP_PORT: '8123',
+      PACER_DRAIN_TIMEOUT: '10',
+      PACER_PROXY_CONNECT_TIMEOUT: '2',
+      PACER_PROXY_IDLE_TIMEOUT: '40',
+      PACER_PROXY_REQUEST_TIMEOUT: '30',
+      PACER_MAX_HEADER_SIZE: '8192',
     });
     expect({ ...c, sources: undefined, warnings: undefined }).toEqual({
       marathon: ['http://a:1', 'http://b:2'],
@@ -408,6 +413,11 @@ describe('env', () => {
       streamIdleTimeoutSeconds: 20,
       dnsIpSources: ['host'],
       dnsHttpPort: 8123,
+      drainTimeoutSeconds: 10,
+      proxyConnectTimeoutSeconds: 2,
+      proxyIdleTimeoutSeconds: 40,
+      proxyRequestTimeoutSeconds: 30,
+      maxHeaderSize: 8192,
       sources: undefined,
       warnings: undefined,
     });

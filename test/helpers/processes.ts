@@ -119,8 +119,18 @@ export interface PacerProc extends Proc {
 }
 
 export async function startPacer(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<PacerProc> {
-  const logLevel = args.includes('--log-level') ? [] : ['--log-level', 'info'];
-  const { proc, lines } = startProc(['--admin-bind', '127.0.0.1', '--admin-port', '0', ...logLevel, ...args], env);
+  // Loopback, and nothing on the privileged default ports (53, 80, 443) unless a test asks.
+  const defaults: string[] = [];
+  for (const [flag, value] of [
+    ['--log-level', 'info'],
+    ['--bind', '127.0.0.1'],
+    ['--dns-port', '0'],
+    ['--http-port', '0'],
+    ['--https-port', '0'],
+  ] as const) {
+    if (!args.includes(flag)) defaults.push(flag, value);
+  }
+  const { proc, lines } = startProc(['--admin-bind', '127.0.0.1', '--admin-port', '0', ...defaults, ...args], env);
   const started = await firstJsonLine(lines, (o) => o['msg'] === 'pacer started', proc, 'pacer');
   return { ...proc, admin: String(started['admin']) };
 }

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OPTION_NAMES } from '../../src/config/load.ts';
 import { getJson, metric, runPacer, startDemo, startEmulator, startPacer, waitFor, type Proc } from '../helpers/processes.ts';
 import type { RoutesView } from '../../src/admin/routes-view.ts';
+import { freePort } from '../helpers/dns.ts';
 
 const started: Proc[] = [];
 afterAll(async () => {
@@ -128,7 +129,8 @@ describe('pacer command line', () => {
   });
 
   it('`pacer demo` comes up with no Marathon around, becomes ready and serves its sample apps', async () => {
-    const demo = await startDemo(['--admin-port', '0']);
+    // The demo's own ports (DNS 8053, HTTP 8080) may be taken on a developer's machine: use free ones.
+    const demo = await startDemo(['--admin-port', '0', '--dns-port', String(await freePort()), '--http-port', String(await freePort())]);
     started.push(demo);
     expect((await fetch(`${demo.admin}/ready`)).status).toBe(200);
     const { body } = await getJson<RoutesView>(`${demo.admin}/routes`);

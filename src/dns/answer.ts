@@ -1,0 +1,273 @@
+/**
+ * The query path: one request in, one reply out (or "forward", or nothing). Synchronous, and
+ * allocation-light: the query is decoded into a reused object, the answer is copied from the
+ * zone's pre-encoded records in a shuffled order into one Buffer of the exact size.
+ *
+ * Behaviour (reference §2 and §10): AA on every authoritative answer; RD and CD copied; RA when
+ * forwarding is configured; NXDOMAIN for names that do not exist and NOERROR/NODATA for names that
+ * exist without the type, both with the zone's SOA in the authority section (SRV included); SOA and
+ * NS at the apex in the answer section; OPT echoed with the size honoured; partial answers with TC
+ * when a UDP reply does not fit; REFUSED (or forwarding) outside the zone; FORMERR/NOTIMP/BADVERS
+ * for queries pacer cannot read; SERVFAIL until the first routing table arrived.
+ */
+import { answersFor, type AnswerSet, type Zone } from './zone.ts';
+import {
+  BADVERS,
+  CLASS_ANY,
+  CLASS_IN,
+  DECODE,
+  decodeQuery,
+  errorReply,
+  FLAG_AA,
+  FLAG_RA,
+  FLAG_TC,
+  HEADER_SIZE,
+  nameKey,
+  OPT_SIZE,
+  Query,
+  RCODE,
+  replyFlags,
+  TYPE,
+  udpLimit,
+  writeOpt,
+} from './wire.ts';
+
+export const UDP = 0;
+export const TCP = 1;
+export type Transport = typeof UDP | typeof TCP;
+
+/** `answer` asks its caller to forward the query. */
+export const FORWARD = Symbol('forward');
+
+/** Label values for the query counter (bounded sets). */
+export const QTYPE_LABELS = ['A', 'AAAA', 'SRV', 'SOA', 'NS', 'ANY', 'other'] as const;
+export const RCODE_LABELS = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
+export const TRANSPORT_LABELS = ['udp', 'tcp'] as const;
+
+export function qtypeIndex(qtype: number): number {
+  switch (qtype) {
+    case TYPE.A:
+      return 0;
+    case TYPE.AAAA:
+      return 1;
+    case TYPE.SRV:
+      return 2;
+    case TYPE.SOA:
+      return 3;
+    case TYPE.NS:
+      return 4;
+    case TYPE.ANY:
+      return 5;
+    default:
+      return 6;
+  }
+}
+
+export function rcodeIndex(rcode: number): number {
+  return rcode >= 0 && rcode <= 5 ? rcode : 6;
+}
+
+const TCP_LIMIT = 65_535;
+/** Compression pointers reach 14 bits: the additional section is only written below this size. */
+const POINTER_REACH = 0x3fff;
+
+export interface AnswererOptions {
+  readonly domain: string;
+  /** Names outside the zone are forwarded (else REFUSED); also the RA bit. */
+  readonly forwarding: boolean;
+}
+
+export class Answerer {
+  readonly #q = new Query();
+  readonly #domainKey: string;
+  readonly #domainLength: number;
+  readonly #forwarding: boolean;
+  #zone: Zone | undefined;
+  #perm = new Uint32Array(16);
+  #blockPos = new Int32Array(16);
+  /** Queries by [transport][qtype][rcode]; read and reset by the metrics flush. */
+  readonly counts = new Float64Array(TRANSPORT_LABELS.length * QTYPE_LABELS.length * RCODE_LABELS.length);
+  malformed = 0;
+  truncated = 0;
+
+  constructor(options: AnswererOptions) {
+    const key = nameKey(options.domain);
+    if (key === undefined) throw new Error(`dns: bad domain ${options.domain}`);
+    this.#domainKey = key;
+    this.#domainLength = key.length;
+    this.#forwarding = options.forwarding;
+  }
+
+  get zone(): Zone | undefined {
+    return this.#zone;
+  }
+
+  /** Swap in a new zone (atomically: the next query sees it whole). */
+  setZone(zone: Zone): void {
+    if (zone.maxAnswers > this.#perm.length) {
+      this.#perm = new Uint32Array(zone.maxAnswers);
+      this.#blockPos = new Int32Array(zone.maxAnswers);
+    }
+    this.#zone = zone;
+  }
+
+  count(transport: Transport, qtype: number, rcode: number): void {
+    this.counts[(transport * QTYPE_LABELS.length + qtypeIndex(qtype)) * RCODE_LABELS.length + rcodeIndex(rcode)]!++;
+  }
+
+  /** The reply to `req`; FORWARD to hand it to the resolvers; undefined to drop it. Never throws on bad input. */
+  answer(req: Buffer, transport: Transport): Buffer | typeof FORWARD | undefined {
+    const q = this.#q;
+    const status = decodeQuery(req, q);
+    if (status !== DECODE.OK) {
+      if (status === DECODE.NOTIMP) {
+        this.count(transport, -1, RCODE.NOTIMP);
+        return errorReply(req, q, RCODE.NOTIMP, 0, false);
+      }
+      this.malformed++;
+      if (status === DECODE.DROP) return undefined;
+      this.count(transport, -1, RCODE.FORMERR);
+      return errorReply(req, q, RCODE.FORMERR, 0, false);
+    }
+    const qtype = q.qtype;
+    if (q.ednsVersion > 0) {
+      this.count(transport, qtype, BADVERS);
+      return errorReply(req, q, BADVERS, 0, true);
+    }
+    const ra = this.#forwarding ? FLAG_RA : 0;
+    if (!this.#inZone(q)) {
+      if (this.#forwarding) return FORWARD;
+      this.count(transport, qtype, RCODE.REFUSED);
+      return errorReply(req, q, RCODE.REFUSED, 0, true);
+    }
+    if ((q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) || qtype === TYPE.AXFR || qtype === TYPE.IXFR) {
+      this.count(transport, qtype, RCODE.REFUSED);
+      return errorReply(req, q, RCODE.REFUSED, ra, true);
+    }
+    if (qtype === TYPE.OPT) {
+      this.malformed++;
+      this.count(transport, qtype, RCODE.FORMERR);
+      return errorReply(req, q, RCODE.FORMERR, ra, true);
+    }
+    const zone = this.#zone;
+    if (!zone) {
+      this.count(transport, qtype, RCODE.SERVFAIL);
+      return errorReply(req, q, RCODE.SERVFAIL, ra, true);
+    }
+    const entry = zone.names.get(q.key);
+    const limit = transport === UDP ? udpLimit(q) : TCP_LIMIT;
+    if (!entry) {
+      this.count(transport, qtype, RCODE.NXDOMAIN);
+      return this.#write(req, q, zone, undefined, RCODE.NXDOMAIN, ra, limit);
+    }
+    const set = answersFor(entry, qtype);
+    this.count(transport, qtype, RCODE.NOERROR);
+    return this.#write(req, q, zone, set, RCODE.NOERROR, ra, limit);
+  }
+
+  /** Whether the question's name is the domain or below it. */
+  #inZone(q: Query): boolean {
+    const key = q.key;
+    const offset = key.length - this.#domainLength;
+    if (offset < 0 || !key.endsWith(this.#domainKey)) return false;
+    if (offset === 0) return true;
+    for (let i = 0; i < q.labels; i++) if (q.labelStarts[i] === offset) return true;
+    return false;
+  }
+
+  #write(req: Buffer, q: Query, zone: Zone, set: AnswerSet | undefined, rcode: number, ra: number, limit: number): Buffer {
+    const questionEnd = q.questionEnd;
+    const opt = q.hasOpt ? OPT_SIZE : 0;
+    let soa = set ? 0 : 2 + zone.soaTail.length;
+    const count = set ? set.count : 0;
+    const answerBytes = set ? set.data.length : 0;
+    let additionalBytes = set ? set.additionalBytes : 0;
+    let additionalCount = set ? set.additionalCount : 0;
+    let size = questionEnd + answerBytes + soa + additionalBytes + opt;
+    if (additionalBytes > 0 && (size > limit || size > POINTER_REACH)) {
+      size -= additionalBytes;
+      additionalBytes = 0;
+      additionalCount = 0;
+    }
+    let bits = FLAG_AA | ra;
+    let answers = count;
+
+    // Shuffle the record order (Fisher-Yates): simple load spreading, and a random subset when truncated.
+    const perm = this.#perm;
+    for (let i = 0; i < count; i++) perm[i] = i;
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+
+    if (size > limit) {
+      bits |= FLAG_TC;
+      this.truncated++;
+      if (set) {
+        const room = limit - questionEnd - opt;
+        let used = 0;
+        answers = 0;
+        const offsets = set.offsets;
+        while (answers < count) {
+          const r = perm[answers]!;
+          const length = offsets[r + 1]! - offsets[r]!;
+          if (used + length > room) break;
+          used += length;
+          answers++;
+        }
+        size = questionEnd + used + opt;
+      } else {
+        size -= soa;
+        soa = 0;
+      }
+    }
+
+    const out = Buffer.allocUnsafe(size);
+    out.writeUInt16BE(q.id, 0);
+    out.writeUInt16BE(replyFlags(q, bits, rcode), 2);
+    out.writeUInt16BE(1, 4);
+    out.writeUInt16BE(answers, 6);
+    out.writeUInt16BE(soa > 0 ? 1 : 0, 8);
+    out.writeUInt16BE(additionalCount + (opt > 0 ? 1 : 0), 10);
+    req.copy(out, HEADER_SIZE, HEADER_SIZE, questionEnd);
+    let pos = questionEnd;
+    if (set) {
+      const { data, offsets, targetOf } = set;
+      const blockPos = this.#blockPos;
+      const withAdditional = additionalCount > 0 && targetOf !== undefined;
+      if (withAdditional) blockPos.fill(-1, 0, set.targets.length);
+      for (let k = 0; k < answers; k++) {
+        const r = perm[k]!;
+        const start = offsets[r]!;
+        const end = offsets[r + 1]!;
+        if (withAdditional) {
+          const block = targetOf[r]!;
+          // The SRV target sits 18 bytes into the record: owner(2) type class ttl rdlength(10) priority weight port(6).
+          if (block >= 0 && blockPos[block]! < 0) blockPos[block] = pos + 18;
+        }
+        data.copy(out, pos, start, end);
+        pos += end - start;
+      }
+      if (withAdditional) {
+        const targets = set.targets;
+        for (let b = 0; b < targets.length; b++) {
+          const block = targets[b]!;
+          block.data.copy(out, pos);
+          const pointer = 0xc000 | blockPos[b]!;
+          for (const p of block.pointers) out.writeUInt16BE(pointer, pos + p);
+          pos += block.data.length;
+        }
+      }
+    } else if (soa > 0) {
+      // Owner: the apex, as the tail of the question name.
+      out.writeUInt16BE(0xc000 | (q.qnameEnd - this.#domainLength), pos);
+      zone.soaTail.copy(out, pos + 2);
+      pos += soa;
+    }
+    // Our OPT carries the UDP size we honour for this client (over TCP too, where it does not matter).
+    if (opt > 0) writeOpt(out, pos, udpLimit(q), 0, q.dnssecOk);
+    return out;
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * The DNS consumer: UDP and TCP listeners (dns2's servers), the Answerer on the query path, the
+ * forwarder, the agent-name cache, and the zone rebuilt from every new routing-table version.
+ */
+import type { RemoteInfo } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import { isIP, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Server } from 'node:http';
+import dns2 from 'dns2';
+import type { Packet } from 'dns2';
+import { AdminRoutes, createAdminServer } from '../admin/server.ts';
+import type { ConfigValues } from '../config/load.ts';
+import { PacerError } from '../errors.ts';
+import { formatResolver } from '../config/values.ts';
+import type { Consumer } from '../consumer.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { RoutingTable } from '../model/routing-table.ts';
+import { VERSION } from '../version.ts';
+import { Answerer, FORWARD, QTYPE_LABELS, RCODE_LABELS, TCP, TRANSPORT_LABELS, UDP, type Transport } from './answer.ts';
+import { Forwarder, FORWARD_TIMEOUT_MS } from './forward.ts';
+import { HostCache, type Resolve } from './hosts.ts';
+import { registerDnsApi, type MesosDnsConfig } from './http-api.ts';
+import { buildRecords, SRV_WEIGHT, type RecordSet } from './names.ts';
+import { buildZone, SOA_EXPIRE, SOA_REFRESH, SOA_RETRY, type Zone } from './zone.ts';
+import { decodeQuery, errorReply, Query, RCODE, truncateReply, udpLimit } from './wire.ts';
+
+export type DnsOptions = Pick<
+  ConfigValues,
+  'dnsBind' | 'dnsPort' | 'dnsDomain' | 'dnsTtlSeconds' | 'dnsResolvers' | 'dnsIpSources' | 'dnsHttpPort'
+> &
+  Partial<Pick<ConfigValues, 'adminBind' | 'resyncIntervalSeconds' | 'marathonTimeoutSeconds'>>;
+
+export interface DnsContext {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** For tests: how agent names are resolved (default: the system resolver). */
+  readonly resolveHost?: Resolve;
+  /** For tests: the forwarding timeout (default 2 s). */
+  readonly forwardTimeoutMs?: number;
+}
+
+export interface DnsConsumer extends Consumer {
+  /** Where the listeners are (UDP and TCP share the port). */
+  readonly address: { readonly host: string; readonly port: number };
+  /** The separate /v1 listener (`--dns-http-port`), when on. */
+  readonly httpUrl: string | undefined;
+  readonly zone: () => Zone | undefined;
+}
+
+class UdpListener extends dns2.UDPServer {
+  onPacket: (data: Buffer, rinfo: RemoteInfo) => void = () => {};
+
+  override handle(data: Buffer, rinfo: RemoteInfo): void {
+    this.onPacket(data, rinfo);
+  }
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::']);
+
+/** Addresses for `ns1.<domain>`: the listen address, or every non-internal interface address when listening on all. */
+export function nameServerAddresses(bind: string): string[] {
+  if (!WILDCARD.has(bind)) return [bind];
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal || (a.family === 'IPv6' && a.address.startsWith('fe80'))) continue;
+      if (bind === '0.0.0.0' && a.family !== 'IPv4') continue;
+      out.push(a.address);
+    }
+  }
+  return out;
+}
+
+/** The wire form of a query dns2 decoded (TCP path): header, question, and OPT without options. */
+export function queryWire(packet: Packet): Buffer {
+  const h = packet.header as Packet['header'] & { ad?: number; cd?: number };
+  const flags =
+    (h.qr << 15) | (h.opcode << 11) | (h.aa << 10) | (h.tc << 9) | (h.rd << 8) | (h.ra << 7) | (h.z << 6) | ((h.ad ?? 0) << 5) | ((h.cd ?? 0) << 4) | (h.rcode & 0xf);
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(h.id & 0xffff, 0);
+  header.writeUInt16BE(flags & 0xffff, 2);
+  header.writeUInt16BE(packet.questions.length, 4);
+  parts.push(header);
+  for (const question of packet.questions) {
+    const labels = question.name === '' ? [] : question.name.split('.');
+    for (const l of labels) {
+      const bytes = Buffer.from(l, 'latin1');
+      parts.push(Buffer.from([Math.min(bytes.length, 255)]), bytes);
+    }
+    const tail = Buffer.alloc(5);
+    tail.writeUInt16BE(question.type & 0xffff, 1);
+    tail.writeUInt16BE(question.class & 0xffff, 3);
+    parts.push(tail);
+  }
+  const opts = packet.additionals.filter((r) => r.type === 41);
+  for (const opt of opts) {
+    const record = opt as unknown as { class: number; version?: number; doFlag?: boolean };
+    const rr = Buffer.alloc(11);
+    rr.writeUInt16BE(41, 1);
+    rr.writeUInt16BE(record.class & 0xffff, 3);
+    rr[6] = (record.version ?? 0) & 0xff;
+    rr[7] = record.doFlag ? 0x80 : 0;
+    parts.push(rr);
+  }
+  header.writeUInt16BE(opts.length, 10);
+  return Buffer.concat(parts);
+}
+
+function listenUdp(socket: UdpListener, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    socket.once('error', onError);
+    socket.bind(port, host, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+interface Listenable {
+  once(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+  listen(port: number, host: string, callback: () => void): unknown;
+}
+
+function listenTcp(server: Listenable, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+export async function startDnsServer(options: DnsOptions, context: DnsContext): Promise<DnsConsumer> {
+  const { logger, metrics } = context;
+  const log = logger.child({ component: 'dns' });
+  const forwarder = new Forwarder({
+    resolvers: options.dnsResolvers,
+    timeoutMs: context.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS,
+    onAttempt: (result) => metrics.dnsForwarded.inc({ result }),
+  });
+  const answerer = new Answerer({ domain: options.dnsDomain, forwarding: forwarder.enabled });
+  const nsAddresses = nameServerAddresses(options.dnsBind);
+  let table: RoutingTable | undefined;
+  let records: RecordSet | undefined;
+  let serial = 0;
+
+  const rebuild = (trigger: 'table' | 'hosts') => {
+    if (!table) return;
+    const started = performance.now();
+    hosts.beginBuild();
+    records = buildRecords(table, { domain: options.dnsDomain, ipSources: options.dnsIpSources, nsAddresses }, hosts.lookup);
+    hosts.sweep();
+    serial = Math.max(serial + 1, Math.floor(Date.now() / 1000)) >>> 0;
+    const zone = buildZone(records, { ttl: options.dnsTtlSeconds, serial });
+    answerer.setZone(zone);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.dnsRebuilds.inc({ trigger });
+    metrics.dnsRebuildDuration.observe(seconds);
+    metrics.dnsRecords.set(zone.recordCount);
+    metrics.dnsNames.set(zone.names.size);
+    metrics.dnsSerial.set(serial);
+    log.debug({ version: table.version, trigger, names: zone.names.size, records: zone.recordCount, serial, ms: Math.round(seconds * 1e4) / 10 }, 'dns answers rebuilt');
+  };
+  const hosts = new HostCache({ onChange: () => rebuild('hosts'), resolve: context.resolveHost });
+
+  // Metrics from the query path are kept in plain counters and moved to prom-client when scraped.
+  const flushQueries = () => {
+    const counts = answerer.counts;
+    for (let i = 0; i < counts.length; i++) {
+      const value = counts[i]!;
+      if (value === 0) continue;
+      counts[i] = 0;
+      const rcode = i % RCODE_LABELS.length;
+      const qtype = Math.floor(i / RCODE_LABELS.length) % QTYPE_LABELS.length;
+      const transport = Math.floor(i / (RCODE_LABELS.length * QTYPE_LABELS.length));
+      metrics.dnsQueries.inc({ qtype: QTYPE_LABELS[qtype]!, rcode: RCODE_LABELS[rcode]!, transport: TRANSPORT_LABELS[transport]! }, value);
+    }
+  };
+  const flushMalformed = () => {
+    if (answerer.malformed > 0) metrics.dnsMalformed.inc(answerer.malformed);
+    answerer.malformed = 0;
+  };
+  const flushTruncated = () => {
+    if (answerer.truncated > 0) metrics.dnsTruncated.inc(answerer.truncated);
+    answerer.truncated = 0;
+  };
+  Object.assign(metrics.dnsQueries, { collect: flushQueries });
+  Object.assign(metrics.dnsMalformed, { collect: flushMalformed });
+  Object.assign(metrics.dnsTruncated, { collect: flushTruncated });
+
+  // Forwarded queries: the reply's rcode is counted; UDP replies are cut to the client's size.
+  const forwardQuery = new Query();
+  const forward = (req: Buffer, transport: Transport, reply: (buf: Buffer) => void) => {
+    const copy = Buffer.from(req);
+    void forwarder.forward(copy, transport === TCP).then(
+      (upstream) => {
+        decodeQuery(copy, forwardQuery);
+        let out = upstream;
+        if (out && transport === UDP) out = truncateReply(out, udpLimit(forwardQuery));
+        if (!out) out = errorReply(copy, forwardQuery, RCODE.SERVFAIL, 0x80, true);
+        answerer.count(transport, forwardQuery.qtype, out.length >= 4 ? out[3]! & 0xf : RCODE.SERVFAIL);
+        reply(out);
+      },
+      (error: unknown) => log.error({ err: error }, 'dns forwarding failed'),
+    );
+  };
+
+  const udp = new UdpListener({ type: isIP(options.dnsBind) === 6 ? 'udp6' : 'udp4' });
+  udp.onPacket = (data, rinfo) => {
+    let reply: Buffer | typeof FORWARD | undefined;
+    try {
+      reply = answerer.answer(data, UDP);
+    } catch (error) {
+      // A bug, not bad input: answerer never throws on packets. Keep serving.
+      log.error({ err: error }, 'dns: answering a UDP query failed');
+      return;
+    }
+    if (reply === undefined) return;
+    if (reply === FORWARD) {
+      forward(data, UDP, (out) => udp.send(out, rinfo.port, rinfo.address));
+      return;
+    }
+    udp.send(reply, rinfo.port, rinfo.address);
+  };
+
+  const tcp = new dns2.TCPServer();
+  tcp.maxConnections = 4_096;
+  tcp.on('request', (packet: Packet, send: (response: Buffer) => void, client: Socket) => {
+    let reply: Buffer | typeof FORWARD | undefined;
+    let wire: Buffer;
+    try {
+      wire = queryWire(packet);
+      reply = answerer.answer(wire, TCP);
+    } catch (error) {
+      log.error({ err: error }, 'dns: answering a TCP query failed');
+      client.destroy();
+      return;
+    }
+    if (reply === undefined) {
+      client.destroy();
+      return;
+    }
+    if (reply === FORWARD) {
+      forward(wire, TCP, send);
+      return;
+    }
+    send(reply);
+  });
+  tcp.on('requestError', () => {
+    answerer.malformed++;
+  });
+  const sockets = new Set<Socket>();
+  tcp.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  const where = `${isIP(options.dnsBind) === 6 ? `[${options.dnsBind}]` : options.dnsBind}:${options.dnsPort}`;
+  const listenError = (what: string, error: unknown) =>
+    new PacerError('PACER_ERR_CONFIG', `--dns-port: cannot listen on ${where} (${what}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  try {
+    await listenUdp(udp, options.dnsPort, options.dnsBind);
+  } catch (error) {
+    hosts.close();
+    throw listenError('udp', error);
+  }
+  try {
+    await listenTcp(tcp, options.dnsPort, options.dnsBind);
+  } catch (error) {
+    udp.close();
+    hosts.close();
+    throw listenError('tcp', error);
+  }
+  udp.on('error', (error: Error) => log.warn({ err: error }, 'dns: UDP socket error'));
+  tcp.on('error', (error: Error) => log.warn({ err: error }, 'dns: TCP server error'));
+
+  const config = (): MesosDnsConfig => ({
+    RefreshSeconds: options.resyncIntervalSeconds ?? 0,
+    Port: options.dnsPort,
+    Timeout: FORWARD_TIMEOUT_MS / 1000,
+    StateTimeoutSeconds: options.marathonTimeoutSeconds ?? 0,
+    ZkDetectionTimeout: 0,
+    HttpPort: options.dnsHttpPort,
+    TTL: options.dnsTtlSeconds,
+    SRVRecordDefaultWeight: SRV_WEIGHT,
+    SOASerial: serial,
+    SOARefresh: SOA_REFRESH,
+    SOARetry: SOA_RETRY,
+    SOAExpire: SOA_EXPIRE,
+    SOAMinttl: options.dnsTtlSeconds,
+    SOAMname: `ns1.${options.dnsDomain}.`,
+    SOARname: `root.ns1.${options.dnsDomain}.`,
+    Masters: [],
+    ZoneResolvers: {},
+    Resolvers: options.dnsResolvers.map(formatResolver),
+    IPSources: [...options.dnsIpSources],
+    Zk: '',
+    Domain: options.dnsDomain,
+    File: '',
+    Listener: options.dnsBind,
+    HTTPListener: options.adminBind ?? '',
+    RecurseOn: forwarder.enabled,
+    DnsOn: true,
+    HttpOn: true,
+    ExternalOn: forwarder.enabled,
+    EnforceRFC952: false,
+    SetTruncateBit: true,
+    EnumerationOn: true,
+    MesosHTTPSOn: false,
+    CACertFile: '',
+    CertFile: '',
+    KeyFile: '',
+    MesosAuthentication: '',
+  });
+  const apiSource = { records: () => records, serial: () => serial, config, version: VERSION };
+
+  let http: Server | undefined;
+  let httpUrl: string | undefined;
+  if (options.dnsHttpPort > 0) {
+    const routes = new AdminRoutes();
+    registerDnsApi(routes, apiSource);
+    http = createAdminServer(routes, log);
+    const bind = options.adminBind ?? options.dnsBind;
+    try {
+      await listenTcp(http, options.dnsHttpPort, bind);
+    } catch (error) {
+      udp.close();
+      tcp.close();
+      hosts.close();
+      throw new PacerError('PACER_ERR_CONFIG', `--dns-http-port: cannot listen on ${bind}:${options.dnsHttpPort}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    }
+    httpUrl = `http://${isIP(bind) === 6 ? `[${bind}]` : bind}:${options.dnsHttpPort}`;
+  }
+
+  const address = udp.address();
+  log.info(
+    { bind: address.address, port: address.port, domain: options.dnsDomain, resolvers: options.dnsResolvers.map(formatResolver), http: httpUrl },
+    'dns listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    name: 'dns',
+    address: { host: address.address, port: address.port },
+    httpUrl,
+    zone: () => answerer.zone,
+    apply(next: RoutingTable) {
+      if (next === table && answerer.zone) return;
+      table = next;
+      rebuild('table');
+    },
+    registerRoutes(routes: AdminRoutes) {
+      registerDnsApi(routes, apiSource);
+    },
+    close(graceMs: number) {
+      closing ??= (async () => {
+        hosts.close();
+        forwarder.close();
+        const udpClosed = new Promise<void>((resolve) => udp.close(() => resolve()));
+        const tcpClosed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+        const httpClosed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
+        http?.closeIdleConnections();
+        // TCP clients may keep a connection open (pipelining): give them the grace period, then cut.
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+          http?.closeAllConnections();
+        }, Math.min(graceMs, 1_000));
+        for (const s of sockets) s.end();
+        await Promise.all([udpClosed, tcpClosed, httpClosed]);
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * A service-port listener: one TCP socket bound to `bindAddress:listenPort`, serving whichever
+ * service runtime currently owns the port. The runtime is swapped in place on a new table; the
+ * mode is read per connection, so a port that turns from tcp to http mode keeps its socket.
+ * HTTP-mode connections are handed to an unbound node:http server (`emit('connection')`);
+ * `HAPROXY_{n}_SSL_CERT` terminates TLS on the port first, as marathon-lb's `bind … ssl crt`.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { handleRequest, handleUpgrade, type HttpListenerContext } from './http/handler.ts';
+import type { ServiceRuntime } from './service.ts';
+import { proxyTcp, type TcpTimeouts } from './tcp.ts';
+import { MIN_TLS_VERSION } from './tls.ts';
+
+export interface HttpServerLimits {
+  readonly maxHeaderSize: number;
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export function httpServerOptions(limits: HttpServerLimits) {
+  return {
+    maxHeaderSize: limits.maxHeaderSize,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    noDelay: true,
+    requireHostHeader: false,
+  };
+}
+
+export class ServiceListener {
+  readonly bind: string;
+  readonly port: number;
+  runtime: ServiceRuntime;
+  secureContext: SecureContext | undefined;
+  readonly #server: Server;
+  #http: HttpServer | undefined;
+  readonly #sockets = new Set<Socket>();
+  readonly #tcp: TcpTimeouts;
+  readonly #limits: HttpServerLimits;
+  readonly #httpCtx: { http: HttpListenerContext; https: HttpListenerContext };
+
+  constructor(bind: string, port: number, runtime: ServiceRuntime, tcp: TcpTimeouts, limits: HttpServerLimits, httpsPort: number) {
+    this.bind = bind;
+    this.port = port;
+    this.runtime = runtime;
+    this.#tcp = tcp;
+    this.#limits = limits;
+    const base = { port: String(port), httpsPort, maxAttempts: tcp.maxAttempts, connectTimeoutMs: tcp.connectTimeoutMs, idleTimeoutMs: tcp.idleTimeoutMs };
+    this.#httpCtx = { http: { ...base, proto: 'http' }, https: { ...base, proto: 'https' } };
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.#onConnection(socket));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen({ host: this.bind, port: this.port, exclusive: true }, () => {
+        this.#server.off('error', onError);
+        this.#server.on('error', () => undefined);
+        resolve();
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /** Stop accepting; let connections finish for at most `drainMs`, then cut them. */
+  async close(drainMs: number): Promise<void> {
+    this.runtime.closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const deadline = Date.now() + drainMs;
+    while (this.#sockets.size > 0 && Date.now() < deadline) {
+      this.#http?.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+
+  #onConnection(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    const context = this.secureContext;
+    if (!context) {
+      this.#dispatch(socket, false);
+      return;
+    }
+    socket.on('error', () => undefined);
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context, minVersion: MIN_TLS_VERSION } as ConstructorParameters<typeof TLSSocket>[1]);
+    secure.on('error', () => secure.destroy());
+    secure.once('secure', () => this.#dispatch(secure, true));
+    socket.resume();
+  }
+
+  #dispatch(socket: Socket, tls: boolean): void {
+    const rt = this.runtime;
+    if (rt.mode === 'http') {
+      const http = (this.#http ??= this.#createHttp());
+      http.emit('connection', socket);
+      if (!tls) socket.resume();
+      return;
+    }
+    proxyTcp(socket, rt, this.#tcp);
+  }
+
+  #createHttp(): HttpServer {
+    const resolve = () => this.runtime;
+    const server = createHttpServer(httpServerOptions(this.#limits), (req, res) => {
+      handleRequest(req, res, resolve, (req.socket as TLSSocket).encrypted ? this.#httpCtx.https : this.#httpCtx.http);
+    });
+    server.on('upgrade', (req, socket, head) => {
+      handleUpgrade(req, socket, head, resolve, (req.socket as TLSSocket).encrypted ? this.#httpCtx.https : this.#httpCtx.http);
+    });
+    // Node arms its header/request timeouts when a server starts listening; this one never does.
+    server.emit('listening');
+    return server;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The shared virtual-host listeners: plain HTTP on `--http-port` and HTTPS on `--https-port`
+ * (marathon-lb's `marathon_http_in` and `marathon_https_in`, plus its `marathon_http_appid_in`
+ * rule by `X-Marathon-App-Id` on both). Routes are swapped in place when the table changes.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { handleRequest, handleUpgrade, type HttpListenerContext } from './http/handler.ts';
+import { hostName } from './http/headers.ts';
+import { VhostRouter } from './http/router.ts';
+import { httpServerOptions, type HttpServerLimits } from './listener.ts';
+import type { ServiceRuntime } from './service.ts';
+import { MIN_TLS_VERSION, type CertificateStore } from './tls.ts';
+
+export class VhostListener {
+  readonly proto: 'http' | 'https';
+  readonly bind: string;
+  readonly port: number;
+  router: VhostRouter<ServiceRuntime> = new VhostRouter([]);
+  readonly #server: HttpServer | HttpsServer;
+  readonly #sockets = new Set<Socket>();
+
+  constructor(proto: 'http' | 'https', bind: string, port: number, limits: HttpServerLimits, base: Omit<HttpListenerContext, 'proto' | 'port'>, certs: CertificateStore) {
+    this.proto = proto;
+    this.bind = bind;
+    this.port = port;
+    const ctx: HttpListenerContext = { ...base, proto, port: String(port) };
+    const resolve = (req: IncomingMessage): ServiceRuntime | undefined => {
+      const appId = req.headers['x-marathon-app-id'];
+      if (typeof appId === 'string') {
+        const rt = this.router.matchAppId(appId);
+        if (rt) return rt;
+      }
+      const host = req.headers.host ?? (req.socket as TLSSocket).servername;
+      return this.router.match(hostName(typeof host === 'string' ? host : undefined), req.url ?? '/');
+    };
+    const options = httpServerOptions(limits);
+    this.#server =
+      proto === 'http'
+        ? createHttpServer(options, (req, res) => handleRequest(req, res, resolve, ctx))
+        : createHttpsServer({ ...options, SNICallback: certs.sniCallback, minVersion: MIN_TLS_VERSION }, (req, res) => handleRequest(req, res, resolve, ctx));
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, resolve, ctx));
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    this.#server.on('tlsClientError', () => undefined);
+  }
+
+  get address(): string {
+    return `${this.proto} ${this.bind}:${this.port}`;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen({ host: this.bind, port: this.port, exclusive: true }, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  async close(drainMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const deadline = Date.now() + drainMs;
+    while (this.#sockets.size > 0 && Date.now() < deadline) {
+      this.#server.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.#server.closeAllConnections();
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Bad input: 100,000+ mutated and random packets (seeded, so a failure can be replayed) at a
+ * running server over UDP, and garbage over TCP. The server must stay up, log no handler failure,
+ * and still answer valid queries correctly afterwards.
+ */
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.ts';
+import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
+import { TableBuilder } from '../../src/model/routing-table.ts';
+import { startDnsServer, type DnsConsumer } from '../../src/dns/server.ts';
+import { TYPE } from '../../src/dns/wire.ts';
+import { freePort, parse, query, tcpExchange, udpExchange } from '../helpers/dns.ts';
+import { app, appState, port as appPort, snapshotOf, task } from '../helpers/model-data.ts';
+
+const SEED = 0x5eed_d25;
+const PACKETS = 100_000;
+
+/** mulberry32: small, fast, seeded. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let dns: DnsConsumer;
+let port: number;
+let metrics: Metrics;
+const errors: string[] = [];
+
+beforeAll(async () => {
+  port = await freePort();
+  metrics = createMetrics({ processMetrics: false });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      const line = chunk.toString();
+      if (/"level":"(error|fatal)"/.test(line)) errors.push(line);
+      callback();
+    },
+  });
+  dns = await startDnsServer(
+    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0 },
+    { logger: createLogger('warn', sink), metrics },
+  );
+  const web = app('/prod/web', { ports: [appPort(0, 10001, { name: 'http' }), appPort(1, 10002, { name: 'gossip', protocols: ['udp', 'tcp'] })] });
+  const tasks = Array.from({ length: 30 }, (_, i) => task('/prod/web', i + 1, { ports: [31000 + i, 32000 + i] }));
+  dns.apply(new TableBuilder({ groups: ['*'], strictMode: false, healthCheck: true, bind: '0.0.0.0' }).build(snapshotOf(appState(web, tasks))).table, {
+    added: [],
+    removed: [],
+    changed: [],
+    apps: [],
+    cluster: false,
+  });
+});
+
+afterAll(async () => {
+  await dns?.close(100);
+});
+
+const BASES = [
+  query('web-prod.marathon.mesos', TYPE.A),
+  query('_web-prod._tcp.marathon.mesos', TYPE.SRV, { edns: 4096 }),
+  query('_http._web-prod._udp.marathon.mesos', TYPE.SRV),
+  query('mesos', TYPE.SOA, { edns: 1232 }),
+  query('nope.marathon.mesos', TYPE.AAAA),
+  query('example.com', TYPE.ANY, { edns: 512 }),
+];
+
+function mutate(rand: () => number): Buffer {
+  const int = (n: number) => Math.floor(rand() * n);
+  const base = BASES[int(BASES.length)]!;
+  let p: Buffer;
+  switch (int(8)) {
+    case 0:
+      p = Buffer.alloc(int(600));
+      for (let i = 0; i < p.length; i++) p[i] = int(256);
+      break;
+    case 1:
+      p = Buffer.from(base);
+      for (let k = 1 + int(8); k > 0; k--) p[int(p.length)] = int(256);
+      break;
+    case 2:
+      p = Buffer.from(base.subarray(0, int(base.length)));
+      break;
+    case 3: {
+      const tail = Buffer.alloc(1 + int(300));
+      for (let i = 0; i < tail.length; i++) tail[i] = int(256);
+      p = Buffer.concat([base, tail]);
+      break;
+    }
+    case 4:
+      p = Buffer.from(base);
+      for (const at of [4, 6, 8, 10]) if (rand() < 0.5) p.writeUInt16BE(int(65536), at);
+      break;
+    case 5: {
+      p = Buffer.from(base);
+      const at = 12 + int(Math.max(1, p.length - 13));
+      p[at] = 0xc0 | int(64);
+      if (at + 1 < p.length) p[at + 1] = rand() < 0.5 ? at & 0xff : int(256);
+      break;
+    }
+    case 6:
+      p = Buffer.from(base);
+      p[12 + int(Math.max(1, p.length - 16))] = [0x3f, 0x40, 0x7f, 0xff, 0][int(5)]!;
+      break;
+    default: {
+      const names = ['web-prod.marathon.mesos', 'WEB-PROD.Marathon.Mesos', '_tcp.marathon.mesos', 'a.b.c.d.mesos', 'x'.repeat(63) + '.mesos'];
+      p = query(names[int(names.length)]!, int(65536), { edns: rand() < 0.5 ? int(65536) : undefined, ednsVersion: rand() < 0.1 ? 1 : 0, qclass: rand() < 0.8 ? 1 : int(65536), opcode: rand() < 0.1 ? int(16) : 0 });
+    }
+  }
+  // Most mutations should get past the QR check.
+  if (p.length > 2 && rand() < 0.8) p[2] = p[2]! & 0x7f;
+  return p;
+}
+
+describe('fuzzing', () => {
+  it(`survives ${PACKETS} mutated and random packets over UDP, and TCP garbage`, async () => {
+    const rand = prng(SEED);
+    const client = createSocket('udp4');
+    let replies = 0;
+    client.on('message', () => replies++);
+    await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', () => resolve()));
+    const deadline = Date.now() + 20_000;
+    let sent = 0;
+    while (sent < PACKETS && Date.now() < deadline) {
+      for (let i = 0; i < 250; i++, sent++) client.send(mutate(rand), port, '127.0.0.1');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(sent).toBe(PACKETS);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.close();
+    expect(replies).toBeGreaterThan(PACKETS / 10);
+
+    // TCP: garbage frames, bad lengths, a connection cut mid-message.
+    for (let c = 0; c < 200; c++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          const body = mutate(rand);
+          const frame = Buffer.alloc(2 + body.length);
+          frame.writeUInt16BE(rand() < 0.8 ? body.length : Math.floor(rand() * 65536), 0);
+          body.copy(frame, 2);
+          socket.end(frame);
+        });
+        socket.on('data', () => {});
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.setTimeout(1_000, () => socket.destroy());
+      });
+    }
+
+    // Still up, still right.
+    const a = parse((await udpExchange(port, query('web-prod.marathon.mesos', TYPE.A, { edns: 4096 })))!);
+    expect(a.answers.map((r) => r.address).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `10.0.1.${i + 1}`).sort());
+    const srv = parse((await tcpExchange(port, query('_http._web-prod._tcp.marathon.mesos', TYPE.SRV)))!);
+    expect(srv.answers).toHaveLength(30);
+    expect(errors).toEqual([]);
+    expect(await metrics.registry.getSingleMetricAsString('pacer_dns_malformed_total')).toMatch(/pacer_dns_malformed_total \d{4,}/);
+  }, 60_000);
+});
