@@ -52,7 +52,10 @@ export class EventStream {
   readonly #options: EventStreamOptions;
   readonly #dispatcher: Agent;
   #source: EventSource | undefined;
-  #attempt = 0;
+  /** Connection attempts that failed in a row (reset by a successful open). */
+  #failures = 0;
+  /** Streams in a row that opened but closed soon without an event (a leader that is not ready). */
+  #flaps = 0;
   #rotation = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -113,6 +116,7 @@ export class EventStream {
     source.onopen = () => {
       if (this.#source !== source) return;
       this.#connected = true;
+      this.#failures = 0;
       this.#delivered = false;
       this.#openedAt = performance.now();
       this.#options.onOpen(this.#url);
@@ -142,16 +146,18 @@ export class EventStream {
   #fail(reason: string, delayMs?: number): void {
     this.#source?.close();
     this.#source = undefined;
-    // The backoff starts over only after a stream that worked (delivered an event, or held a
-    // while): a leader that is not ready yet answers 200 and closes at once, and must not be
-    // hammered with reconnects and resyncs.
-    if (this.#connected && (this.#delivered || performance.now() - this.#openedAt >= STABLE_STREAM_MS)) this.#attempt = 0;
+    // Backoff counts failed connects and streams that flapped (opened, then closed soon without
+    // an event: a leader that is elected but not ready does that). A stream that worked (held
+    // a while, or delivered an event) starts the count over.
+    if (this.#connected) {
+      if (this.#delivered || performance.now() - this.#openedAt >= STABLE_STREAM_MS) this.#flaps = 0;
+      else this.#flaps++;
+    } else this.#failures++;
     this.#connected = false;
     clearInterval(this.#idleTimer);
     if (this.#stopped) return;
     const backoff = this.#options.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    const delay = delayMs ?? backoffDelay(this.#attempt, backoff.initialMs, backoff.maxMs);
-    this.#attempt++;
+    const delay = delayMs ?? backoffDelay(Math.max(0, this.#failures + this.#flaps - 1), backoff.initialMs, backoff.maxMs);
     this.#rotation++;
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);

@@ -126,6 +126,12 @@ describe('Marathon faults', () => {
       10_000,
     );
     await waitFor('the stream back', async () => ((await metric(pacer.admin, 'pacer_marathon_stream_connected')) === 1 ? true : undefined), 15_000);
+    // The emulator's silence drops events for every stream until it ends, new ones included:
+    // a change made before then would be lost for good (as events lost by a real network are).
+    await waitFor('the silence to end', async () => {
+      const state = (await emulator.get('/state')) as { faults?: { silence?: unknown } };
+      return state.faults?.silence === null ? true : undefined;
+    }, 10_000);
     const ids = await scale(2);
     await caughtUp(ids, 5_000, 'the scale-down after the silence');
   });
