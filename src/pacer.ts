@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { RoutingChanges } from './admin/changes.ts';
 import { createAdminServer, coreRoutes } from './admin/server.ts';
 import type { ConfigValues } from './config/load.ts';
 import type { Consumer } from './consumer.ts';
@@ -75,6 +76,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
     bind: settings.bind,
   });
   const consumers: Consumer[] = await startConsumers(settings, { logger, metrics });
+  const changes = new RoutingChanges();
   const sync = new SyncEngine({
     client,
     builder,
@@ -87,6 +89,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
         { version: table.version, added: diff.added.length, removed: diff.removed.length, changed: diff.changed.length },
         'routing table changed',
       );
+      changes.record(table, diff);
       for (const consumer of consumers) {
         try {
           consumer.apply(table, diff);
@@ -98,7 +101,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
     },
   });
 
-  const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION });
+  const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION, changes });
   for (const consumer of consumers) consumer.registerRoutes?.(routes);
   const admin = createAdminServer(routes, logger);
   try {

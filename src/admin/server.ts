@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { RoutingTable } from '../model/routing-table.ts';
 import type { SyncStatus } from '../marathon/sync.ts';
 import { routesView } from './routes-view.ts';
+import { statusPage, type StatusSources } from './status-page.ts';
 
 export interface AdminSources {
   readonly table: () => RoutingTable;
@@ -56,7 +57,7 @@ export function sendText(res: ServerResponse, status: number, body: string, cont
   res.end(body);
 }
 
-export function coreRoutes(sources: AdminSources): AdminRoutes {
+export function coreRoutes(sources: StatusSources): AdminRoutes {
   const routes = new AdminRoutes();
   const alive: AdminHandler = (_req, res) => sendText(res, 200, 'OK\n');
   routes.add('/health', alive);
@@ -75,6 +76,7 @@ export function coreRoutes(sources: AdminSources): AdminRoutes {
     };
     sendJson(res, status.ready ? 200 : 503, body);
   });
+  routes.add('/', statusPage(sources));
   routes.add('/routes', (_req, res) => sendJson(res, 200, routesView(sources.table())));
   routes.add('/metrics', async (_req, res) => {
     const text = await sources.metrics.registry.metrics();

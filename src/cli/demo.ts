@@ -85,7 +85,11 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       `  curl -s -X POST -H 'content-type: application/json' -d '{"kind":"drop-streams"}' ${control}/faults`,
       `  curl -s -X POST -H 'content-type: application/json' -d '{"kind":"leader-change"}' ${control}/faults`,
       '',
-      'The service-port proxy and DNS are not built yet; their ports are not opened.',
+      '  # through pacer: the service ports, the virtual host, DNS:',
+      `  curl -s http://${config.bind}:10001/                 # /demo/web, round robin over its tasks`,
+      `  curl -s -H 'Host: web.demo.local' http://${config.bind}:${config.httpPort}/`,
+      `  dig @${config.dnsBind} -p ${config.dnsPort} web-demo.marathon.mesos +short`,
+      `  dig @${config.dnsBind} -p ${config.dnsPort} _web-demo._tcp.marathon.mesos SRV +short`,
       '',
     ].join('\n'),
   );

@@ -29,7 +29,14 @@ function instrument(def: MetricDef, registry: Registry): Counter<string> | Gauge
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client's legacy gauges named *_total fail `promtool check metrics`;
+    // nodejs_active_{handles,requests,resources}{type} carry the same numbers.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name);
+    }
+  }
   const out: Record<string, unknown> = { registry };
   for (const [key, def] of Object.entries(METRICS) as [MetricKey, MetricDef][]) {
     out[key] = instrument(def, registry);
