@@ -54,6 +54,8 @@ export interface Pacer {
   readonly metrics: Metrics;
   /** Where the admin server listens (`http://host:port`). */
   readonly adminUrl: string;
+  /** Apply reloaded settings that can change live (see config/reload.ts); the table is diffed, nothing dropped. */
+  reconfigure(settings: Pick<PacerSettings, 'groups' | 'strictMode' | 'healthCheck' | 'resyncIntervalSeconds'>): void;
   /** Stop accepting, let in-flight admin requests finish (up to `graceMs`), stop syncing. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -121,6 +123,12 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
     sync,
     metrics,
     adminUrl,
+    reconfigure(next) {
+      sync.reconfigure({
+        table: { ...builder.options, groups: next.groups, strictMode: next.strictMode, healthCheck: next.healthCheck },
+        resyncIntervalMs: next.resyncIntervalSeconds * 1000,
+      });
+    },
     stop(graceMs = 5_000) {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => admin.close(() => resolve()));

@@ -2,8 +2,9 @@
  * The `pacer` command: parse the command line, then run pacer, the demo or the emulator.
  * Exit codes: 0 after a clean shutdown, 1 on a failure at run time, 2 on a configuration error.
  */
-import { ConfigError, helpText, parseCommandLine, type Config } from '../config/load.ts';
-import { createLogger } from '../log.ts';
+import { ConfigError, OPTIONS, helpText, loadConfig, parseCommandLine, type Config } from '../config/load.ts';
+import { planReload } from '../config/reload.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { PacerError } from '../errors.ts';
 import { startPacer, type Pacer } from '../pacer.ts';
 import { VERSION } from '../version.ts';
@@ -57,17 +58,47 @@ async function run(config: Config): Promise<number> {
     });
   });
   starting = startPacer(config, logger);
+  let pacer: Pacer;
   try {
-    await starting;
+    pacer = await starting;
   } catch (error) {
     const line = startupErrorLine(error, config);
     if (line === undefined) throw error;
     process.stderr.write(`pacer: ${line}\n`);
     return 2;
   }
+  let current: Config = config;
+  process.on('SIGHUP', () => {
+    current = reloadConfig(current, pacer, logger);
+  });
   await stopped;
   logger.flush();
   return 0;
+}
+
+/**
+ * SIGHUP: read the command line, the environment and the config file again; apply what can change
+ * live, say what needs a restart. A bad file changes nothing and is logged.
+ */
+function reloadConfig(current: Config, pacer: Pacer, logger: Logger): Config {
+  let next: Config;
+  try {
+    next = loadConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    logger.error({ error: error instanceof Error ? error.message : String(error) }, 'config reload failed; keeping the running configuration');
+    return current;
+  }
+  const plan = planReload(current, next);
+  if (plan.live.includes('log-level')) logger.level = next.logLevel;
+  if (plan.live.some((name) => name !== 'log-level')) pacer.reconfigure(next);
+  logger.info({ applied: plan.live, needsRestart: plan.restart }, plan.restart.length > 0 ? 'config reloaded; some changes need a restart' : 'config reloaded');
+  // What needs a restart keeps its running value until then.
+  const kept = { ...next } as Record<string, unknown>;
+  for (const name of plan.restart) {
+    const field = OPTIONS[name].field;
+    kept[field] = current[field];
+  }
+  return kept as unknown as Config;
 }
 
 /** One line for a start-up failure the user can fix (a file, a port), or undefined for a bug. */

@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import { decodeInfo, sameClusterInfo } from '../model/cluster.ts';
 import { decodeAppList, decodeAppResponse } from '../model/decode.ts';
 import { SUBSCRIBED_EVENT_TYPES, decodeEvent, type MarathonEvent } from '../model/events.ts';
-import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff } from '../model/routing-table.ts';
+import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff, type TableOptions } from '../model/routing-table.ts';
 import {
   EMPTY_SNAPSHOT,
   Tombstones,
@@ -66,6 +66,7 @@ export class SyncEngine {
   readonly #stream: EventStream;
   readonly #tombstones = new Tombstones();
   readonly #coalescer: Coalescer;
+  #resyncIntervalMs: number;
   #snapshot: Snapshot = EMPTY_SNAPSHOT;
 
   #pending: MarathonEvent[] = [];
@@ -99,6 +100,7 @@ export class SyncEngine {
 
   constructor(options: SyncOptions) {
     this.#o = options;
+    this.#resyncIntervalMs = options.resyncIntervalMs;
     this.#coalescer = new Coalescer({ ...(options.coalesce ?? DEFAULT_COALESCE), flush: () => this.#flush() });
     const { client, metrics, logger } = options;
     this.#stream = new EventStream({
@@ -156,6 +158,19 @@ export class SyncEngine {
     this.#stream.start();
     // The first resync does not wait for the stream: a Marathon without a working stream still gets served.
     this.resync('start');
+  }
+
+  /**
+   * Apply a configuration reload: new table options (groups, strict mode, health checks) are
+   * served at once, diffed against the current table; a new resync interval applies from the
+   * next resync.
+   */
+  reconfigure(change: { readonly table?: TableOptions; readonly resyncIntervalMs?: number }): void {
+    if (change.resyncIntervalMs !== undefined) this.#resyncIntervalMs = change.resyncIntervalMs;
+    if (change.table) {
+      this.#o.builder.reconfigure(change.table);
+      this.#publish(performance.now());
+    }
   }
 
   /** Resolves once the first full sync has been applied. */
@@ -350,7 +365,7 @@ export class SyncEngine {
       }
     } finally {
       if (!this.#stopped) {
-        this.#resyncTimer = setTimeout(() => this.resync('periodic'), this.#o.resyncIntervalMs);
+        this.#resyncTimer = setTimeout(() => this.resync('periodic'), this.#resyncIntervalMs);
         this.#resyncTimer.unref();
         const again = this.#resyncAgain;
         this.#resyncAgain = undefined;

@@ -151,7 +151,7 @@ export function isEmptyDiff(diff: TableDiff): boolean {
  * its AppState so that an event touching one app rebuilds one app.
  */
 export class TableBuilder {
-  readonly #options: TableOptions;
+  #options: TableOptions;
   #cache = new WeakMap<AppState, AppRoutes>();
   #table: RoutingTable = EMPTY_TABLE;
   #routes: ReadonlyMap<string, AppRoutes> = new Map();
@@ -162,6 +162,19 @@ export class TableBuilder {
 
   get table(): RoutingTable {
     return this.#table;
+  }
+
+  get options(): TableOptions {
+    return this.#options;
+  }
+
+  /**
+   * New options (a config reload): every app's routes are derived again at the next build, which
+   * diffs them against the table being served, so consumers see only what really changed.
+   */
+  reconfigure(options: TableOptions): void {
+    this.#options = options;
+    this.#cache = new WeakMap();
   }
 
   /** Build the table for a snapshot. Returns the previous table (same version) when nothing changed. */
