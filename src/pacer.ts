@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { RoutingChanges } from './admin/changes.ts';
+import { logTableChange } from './admin/change-log.ts';
 import { createAdminServer, coreRoutes } from './admin/server.ts';
 import type { ConfigValues } from './config/load.ts';
 import type { Consumer } from './consumer.ts';
@@ -92,6 +93,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
         'routing table changed',
       );
       changes.record(table, diff);
+      logTableChange(logger, table, diff);
       for (const consumer of consumers) {
         try {
           consumer.apply(table, diff);

@@ -110,6 +110,14 @@ describe('pacer against the emulator', () => {
     expect(response.status).toBe(200);
     await waitFor('the emulator to kill the task', async () => ((await runningTaskIds('/it/web')).includes(victim!) ? undefined : true));
     await pacerShows(11001, rest);
+    // The log says which app, service port and backend the change concerned.
+    const line = await waitFor('a log line for the change', () =>
+      pacer
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"msg":"service changed"') && l.includes('"servicePort":11001') && l.includes('"backendsOut":["127.0.0.1:')),
+    );
+    expect(JSON.parse(line)).toMatchObject({ app: '/it/web', servicePort: 11001, mode: 'http' });
   });
 
   it('drops a task that turns unhealthy within 1 s, and takes it back when it recovers', async () => {
