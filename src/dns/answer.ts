@@ -102,13 +102,18 @@ export class Answerer {
     return this.#zone;
   }
 
-  /** Swap in a new zone (atomically: the next query sees it whole). */
+  /**
+   * Swap in a zone (atomically: the next query sees it whole). A live zone keeps changing after
+   * this, one name at a time (each name's entry is swapped whole).
+   */
   setZone(zone: Zone): void {
-    if (zone.maxAnswers > this.#perm.length) {
-      this.#perm = new Uint32Array(zone.maxAnswers);
-      this.#blockPos = new Int32Array(zone.maxAnswers);
-    }
+    if (zone.maxAnswers > this.#perm.length) this.#grow(zone.maxAnswers);
     this.#zone = zone;
+  }
+
+  #grow(size: number): void {
+    this.#perm = new Uint32Array(size);
+    this.#blockPos = new Int32Array(size);
   }
 
   count(transport: Transport, qtype: number, rcode: number): void {
@@ -192,6 +197,8 @@ export class Answerer {
     let bits = FLAG_AA | ra;
     let answers = count;
 
+    // A live zone may have grown an answer set past the scratch space since it was set.
+    if (count > this.#perm.length) this.#grow(count);
     // Shuffle the record order (Fisher-Yates): simple load spreading, and a random subset when truncated.
     const perm = this.#perm;
     for (let i = 0; i < count; i++) perm[i] = i;

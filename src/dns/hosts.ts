@@ -3,7 +3,7 @@
  * host name. Lookups run in the background (node:dns `lookup`, i.e. the system resolver), never on
  * the query path: until a name has resolved, its records are left out (Mesos-DNS would publish the
  * host name itself as an "A" value, its bug #509). Names in use are looked up again every
- * `refreshMs`; a name the last zone build did not ask for is forgotten (`sweep`).
+ * `refreshMs`; a name the records no longer use is forgotten (`release`, told by the live zone).
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -11,8 +11,8 @@ import { isIP } from 'node:net';
 export type Resolve = (host: string) => Promise<readonly string[]>;
 
 export interface HostCacheOptions {
-  /** Called (at most once per tick) when a name resolved to a different set of IPs. */
-  readonly onChange: () => void;
+  /** Called (at most once per tick) with the names that resolved to a different set of IPs. */
+  readonly onChange: (hosts: ReadonlySet<string>) => void;
   readonly refreshMs?: number;
   readonly resolve?: Resolve;
 }
@@ -20,8 +20,6 @@ export interface HostCacheOptions {
 interface Entry {
   ips: readonly string[] | undefined;
   pending: boolean;
-  /** The build generation that last asked for it. */
-  generation: number;
 }
 
 const systemResolve: Resolve = async (host) => {
@@ -34,9 +32,8 @@ export class HostCache {
   readonly #options: HostCacheOptions;
   readonly #resolve: Resolve;
   #timer: NodeJS.Timeout | undefined;
-  #changeScheduled = false;
+  #changed = new Set<string>();
   #closed = false;
-  #generation = 0;
 
   constructor(options: HostCacheOptions) {
     this.#options = options;
@@ -51,22 +48,16 @@ export class HostCache {
     if (isIP(host) !== 0) return [host];
     let entry = this.#entries.get(host);
     if (!entry) {
-      entry = { ips: undefined, pending: false, generation: this.#generation };
+      entry = { ips: undefined, pending: false };
       this.#entries.set(host, entry);
       this.#start(host, entry);
     }
-    entry.generation = this.#generation;
     return entry.ips;
   };
 
-  /** Before a zone build: lookups from here on mark their names as in use. */
-  beginBuild(): void {
-    this.#generation++;
-  }
-
-  /** After a zone build: forget the names it did not ask for. */
-  sweep(): void {
-    for (const [host, entry] of this.#entries) if (entry.generation !== this.#generation) this.#entries.delete(host);
+  /** Forget a name no record uses any more (asked for again, it is resolved again). */
+  release(host: string): void {
+    this.#entries.delete(host);
   }
 
   get size(): number {
@@ -81,9 +72,9 @@ export class HostCache {
         entry.pending = false;
         const valid = ips.filter((ip) => isIP(ip) !== 0);
         if (valid.length === 0) return;
-        const changed = !entry.ips || entry.ips.join(',') !== valid.join(',');
+        if (entry.ips && entry.ips.join(',') === valid.join(',')) return;
         entry.ips = valid;
-        if (changed) this.#changed();
+        if (this.#entries.get(host) === entry) this.#change(host);
       },
       () => {
         // Keep the last good answer; a name that never resolved stays without records.
@@ -92,12 +83,14 @@ export class HostCache {
     );
   }
 
-  #changed(): void {
-    if (this.#changeScheduled || this.#closed) return;
-    this.#changeScheduled = true;
+  #change(host: string): void {
+    if (this.#closed) return;
+    this.#changed.add(host);
+    if (this.#changed.size > 1) return;
     setImmediate(() => {
-      this.#changeScheduled = false;
-      if (!this.#closed) this.#options.onChange();
+      const hosts = this.#changed;
+      this.#changed = new Set();
+      if (!this.#closed) this.#options.onChange(hosts);
     });
   }
 

@@ -1,6 +1,6 @@
 /**
  * The DNS consumer: UDP and TCP listeners (dns2's servers), the Answerer on the query path, the
- * forwarder, the agent-name cache, and the zone rebuilt from every new routing-table version.
+ * forwarder, the agent-name cache, and the zone kept up to date with every routing-table version.
  */
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
@@ -22,8 +22,9 @@ import { Answerer, FORWARD, QTYPE_LABELS, RCODE_LABELS, TCP, TRANSPORT_LABELS, U
 import { Forwarder, FORWARD_TIMEOUT_MS } from './forward.ts';
 import { HostCache, type Resolve } from './hosts.ts';
 import { registerDnsApi, type MesosDnsConfig } from './http-api.ts';
-import { buildRecords, SRV_WEIGHT, type RecordSet } from './names.ts';
-import { buildZone, SOA_EXPIRE, SOA_REFRESH, SOA_RETRY, type Zone } from './zone.ts';
+import { LiveRecords } from './live.ts';
+import { SRV_WEIGHT } from './names.ts';
+import { SOA_EXPIRE, SOA_REFRESH, SOA_RETRY, type Zone } from './zone.ts';
 import { decodeQuery, errorReply, Query, RCODE, truncateReply, udpLimit } from './wire.ts';
 
 export type DnsOptions = Pick<
@@ -148,27 +149,34 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
   const answerer = new Answerer({ domain: options.dnsDomain, forwarding: forwarder.enabled });
   const nsAddresses = nameServerAddresses(options.dnsBind);
   let table: RoutingTable | undefined;
-  let records: RecordSet | undefined;
   let serial = 0;
 
-  const rebuild = (trigger: 'table' | 'hosts') => {
+  // The zone is kept up to date with each table (and each agent name that resolves): only the apps
+  // and names that changed are redone (live.ts).
+  const update = (trigger: 'table' | 'hosts', changedHosts: ReadonlySet<string> = new Set()) => {
     if (!table) return;
     const started = performance.now();
-    hosts.beginBuild();
-    records = buildRecords(table, { domain: options.dnsDomain, ipSources: options.dnsIpSources, nsAddresses }, hosts.lookup);
-    hosts.sweep();
     serial = Math.max(serial + 1, Math.floor(Date.now() / 1000)) >>> 0;
-    const zone = buildZone(records, { ttl: options.dnsTtlSeconds, serial });
-    answerer.setZone(zone);
+    const result = trigger === 'table' ? live.apply(table, serial) : live.hostsChanged(changedHosts, serial);
+    const zone = live.zone;
+    if (answerer.zone !== zone) answerer.setZone(zone);
     const seconds = (performance.now() - started) / 1000;
     metrics.dnsRebuilds.inc({ trigger });
     metrics.dnsRebuildDuration.observe(seconds);
     metrics.dnsRecords.set(zone.recordCount);
     metrics.dnsNames.set(zone.names.size);
     metrics.dnsSerial.set(serial);
-    log.debug({ version: table.version, trigger, names: zone.names.size, records: zone.recordCount, serial, ms: Math.round(seconds * 1e4) / 10 }, 'dns answers rebuilt');
+    log.debug(
+      { version: table.version, trigger, rebuilt: result.rebuilt, apps: result.apps, encoded: result.names, names: zone.names.size, records: zone.recordCount, serial, ms: Math.round(seconds * 1e4) / 10 },
+      'dns answers updated',
+    );
   };
-  const hosts = new HostCache({ onChange: () => rebuild('hosts'), resolve: context.resolveHost });
+  const hosts = new HostCache({ onChange: (changed) => update('hosts', changed), resolve: context.resolveHost });
+  const live = new LiveRecords(
+    { domain: options.dnsDomain, ipSources: options.dnsIpSources, nsAddresses, ttl: options.dnsTtlSeconds },
+    hosts.lookup,
+    (host) => hosts.release(host),
+  );
 
   // Metrics from the query path are kept in plain counters and moved to prom-client when scraped.
   const flushQueries = () => {
@@ -319,7 +327,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     KeyFile: '',
     MesosAuthentication: '',
   });
-  const apiSource = { records: () => records, serial: () => serial, config, version: VERSION };
+  const apiSource = { records: () => (table ? live.records() : undefined), serial: () => serial, config, version: VERSION };
 
   let http: Server | undefined;
   let httpUrl: string | undefined;
@@ -354,7 +362,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     apply(next: RoutingTable) {
       if (next === table && answerer.zone) return;
       table = next;
-      rebuild('table');
+      update('table');
     },
     registerRoutes(routes: AdminRoutes) {
       registerDnsApi(routes, apiSource);

@@ -1,0 +1,295 @@
+/**
+ * The zone kept up to date table by table, at the cost of what changed rather than of the cluster.
+ *
+ * - Each app's records are derived once per `AppEntry` (the TableBuilder hands out the same object
+ *   for an app whose state did not change, so identity is the cache key), and within an app once
+ *   per task: a changed app re-derives only the tasks whose inputs changed.
+ * - The apps of two tables are compared by walking both lists (sorted by app id) side by side: an
+ *   unchanged app costs one identity comparison.
+ * - The records of the apps that changed are added to and taken from a LiveZone, which re-encodes
+ *   only the names whose values changed. Names shared by several apps (`slave.D`) are counted.
+ * - The cluster's records (Marathon, the Mesos leader, `ns1`) are redone only when the cluster info
+ *   changes; a new framework name (`F`, in every name) rebuilds everything, into a new zone.
+ * - Agent names resolved by the HostCache are tracked per user (app id, or the cluster): a host
+ *   whose IPs change re-derives the apps on it; a host nobody uses any more is released.
+ */
+import { sameClusterInfo } from '../model/cluster.ts';
+import type { AppEntry, RoutingTable } from '../model/routing-table.ts';
+import {
+  appRecords,
+  clusterRecords,
+  enumerateTasks,
+  frameworkLabel,
+  NS_LABEL,
+  type AppRecords,
+  type ClusterRecords,
+  type DeriveContext,
+  type EnumTask,
+  type HostLookup,
+  type NamingOptions,
+  type RecordSet,
+  type TaskRecords,
+} from './names.ts';
+import { LiveZone } from './zone.ts';
+
+export interface LiveRecordsOptions extends NamingOptions {
+  readonly ttl: number;
+}
+
+/** What one `apply` or `hostsChanged` did. */
+export interface LiveUpdate {
+  /** The zone was built anew (first table, or a new framework name): swap it in. */
+  readonly rebuilt: boolean;
+  /** Apps whose records were re-derived. */
+  readonly apps: number;
+  /** Names re-encoded. */
+  readonly names: number;
+}
+
+/** The user of the cluster's hosts in the host-users map (app ids start with `/`). */
+const CLUSTER = '';
+
+/** An app added, removed or changed between two tables. */
+type AppChange = readonly [before: AppEntry | undefined, after: AppEntry | undefined];
+
+/**
+ * The changes between two app lists sorted by app id, walking both side by side: an unchanged app
+ * (the same object) costs one comparison. Undefined when `next` turns out not to be sorted.
+ */
+function diffSorted(prev: readonly AppEntry[], next: readonly AppEntry[]): AppChange[] | undefined {
+  const changes: AppChange[] = [];
+  let i = 0;
+  let j = 0;
+  // Identical runs keep their order from `prev` (sorted); every other position is checked against its neighbours.
+  let checkNext = false;
+  while (i < prev.length || j < next.length) {
+    const p = prev[i];
+    const n = next[j];
+    if (p !== undefined && p === n) {
+      if (checkNext && j > 0 && !(next[j - 1]!.appId < n.appId)) return undefined;
+      checkNext = false;
+      i++;
+      j++;
+      continue;
+    }
+    if (n !== undefined && j > 0 && !(next[j - 1]!.appId < n.appId)) return undefined;
+    if (n === undefined || (p !== undefined && p.appId < n.appId)) {
+      changes.push([p, undefined]);
+      i++;
+      continue;
+    }
+    checkNext = true;
+    if (p !== undefined && p.appId === n.appId) {
+      changes.push([p, n]);
+      i++;
+    } else changes.push([undefined, n]);
+    j++;
+  }
+  return changes;
+}
+
+/** Sorted by app id, the last of duplicates kept (tables are sorted already: this is the fallback). */
+function sortApps(apps: readonly AppEntry[]): AppEntry[] {
+  const byId = new Map<string, AppEntry>();
+  for (const a of apps) byId.set(a.appId, a);
+  return [...byId.values()].sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+}
+
+/** Elements of `a` not in `b` (small lists compared directly). */
+function missing(a: readonly string[], b: readonly string[]): string[] {
+  if (a === b) return [];
+  if (a.length * b.length <= 256) return a.filter((x) => !b.includes(x));
+  const set = new Set(b);
+  return a.filter((x) => !set.has(x));
+}
+
+export class LiveRecords {
+  readonly #options: LiveRecordsOptions;
+  readonly #lookup: HostLookup;
+  readonly #release: (host: string) => void;
+  #zone: LiveZone;
+  #framework: string | undefined;
+  #cluster: ClusterRecords | undefined;
+  /** The apps being served, sorted by app id. */
+  #apps: readonly AppEntry[] = [];
+  /** Records per AppEntry: the current apps', and any earlier ones still alive. */
+  readonly #records = new WeakMap<AppEntry, AppRecords>();
+  /** The current AppEntry of each app id (for host changes). */
+  readonly #byId = new Map<string, AppEntry>();
+  /** Host name → the app ids (or CLUSTER) whose records used its IPs. */
+  readonly #hostUsers = new Map<string, Set<string>>();
+  /** Hosts that lost their last user during this update (released at its end unless used again). */
+  readonly #unused = new Set<string>();
+  #enumerated: EnumTask[] | undefined;
+
+  /**
+   * `lookup` gives a host's IPs from the cache (and starts resolving it); `release` is told about a
+   * host none of the records use any more.
+   */
+  constructor(options: LiveRecordsOptions, lookup: HostLookup, release: (host: string) => void = () => {}) {
+    this.#options = options;
+    this.#lookup = lookup;
+    this.#release = release;
+    this.#zone = this.#newZone();
+  }
+
+  /** The zone (a new object after an update that `rebuilt`). */
+  get zone(): LiveZone {
+    return this.#zone;
+  }
+
+  /** Take a new table: re-derive the apps that changed, and commit with `serial`. */
+  apply(table: RoutingTable, serial: number): LiveUpdate {
+    const framework = frameworkLabel(table.cluster?.frameworkName ?? 'marathon');
+    if (framework !== this.#framework) return this.#rebuild(table, framework, serial);
+    if (this.#cluster && this.#cluster.cluster !== table.cluster && !sameClusterInfo(this.#cluster.cluster, table.cluster)) {
+      this.#setCluster(clusterRecords(table.cluster, this.#options, this.#lookup));
+    }
+    let next = table.apps;
+    let changes = diffSorted(this.#apps, next);
+    if (!changes) {
+      next = sortApps(next);
+      changes = diffSorted(this.#apps, next) ?? [];
+    }
+    const ctx = this.#context();
+    for (const [before, after] of changes) {
+      const old = before ? this.#records.get(before) : undefined;
+      if (after) {
+        const records = appRecords(after, ctx, old ?? this.#records.get(after));
+        this.#records.set(after, records);
+        this.#byId.set(after.appId, after);
+        this.#replace(old, records);
+      } else if (before && old) {
+        this.#byId.delete(before.appId);
+        this.#replace(old, undefined);
+      }
+    }
+    this.#apps = next;
+    return { rebuilt: false, apps: changes.length, names: this.#commit(serial) };
+  }
+
+  /** Hosts now resolve to other IPs: re-derive the records that used them, and commit with `serial`. */
+  hostsChanged(hosts: Iterable<string>, serial: number): LiveUpdate {
+    const appIds = new Set<string>();
+    for (const host of hosts) for (const user of this.#hostUsers.get(host) ?? []) appIds.add(user);
+    if (appIds.delete(CLUSTER) && this.#cluster) this.#setCluster(clusterRecords(this.#cluster.cluster, this.#options, this.#lookup));
+    const ctx = this.#context();
+    for (const appId of appIds) {
+      const entry = this.#byId.get(appId);
+      const old = entry ? this.#records.get(entry) : undefined;
+      if (!entry || !old) continue;
+      const records = appRecords(entry, ctx, old);
+      this.#records.set(entry, records);
+      this.#replace(old, records);
+    }
+    return { rebuilt: false, apps: appIds.size, names: this.#commit(serial) };
+  }
+
+  /** The records being served, for `/v1`: names read from the live zone, tasks enumerated when asked. */
+  records(): RecordSet {
+    const cluster = this.#cluster;
+    const names = this.#zone.recordNames;
+    const enumerate = () => (this.#enumerated ??= cluster ? enumerateTasks(cluster, this.#apps.map((a) => this.#records.get(a)!)) : []);
+    return {
+      domain: this.#options.domain,
+      framework: cluster?.framework ?? 'marathon',
+      frameworkName: cluster?.frameworkName ?? 'marathon',
+      names,
+      get tasks() {
+        return enumerate();
+      },
+      nsName: `${NS_LABEL}.${this.#options.domain}`,
+    };
+  }
+
+  #newZone(): LiveZone {
+    return new LiveZone({ domain: this.#options.domain, nsName: `${NS_LABEL}.${this.#options.domain}`, ttl: this.#options.ttl });
+  }
+
+  #context(): DeriveContext {
+    return { domain: this.#options.domain, framework: this.#framework ?? 'marathon', ipSources: this.#options.ipSources, lookup: this.#lookup };
+  }
+
+  /** Everything into a new zone (the old one keeps serving until the new one is swapped in). */
+  #rebuild(table: RoutingTable, framework: string, serial: number): LiveUpdate {
+    const users = [...this.#hostUsers.keys()];
+    this.#hostUsers.clear();
+    this.#byId.clear();
+    this.#zone = this.#newZone();
+    this.#framework = framework;
+    this.#cluster = undefined;
+    this.#setCluster(clusterRecords(table.cluster, this.#options, this.#lookup));
+    const apps = diffSorted([], table.apps) ? table.apps : sortApps(table.apps);
+    const ctx = this.#context();
+    for (const app of apps) {
+      const records = appRecords(app, ctx, this.#records.get(app));
+      this.#records.set(app, records);
+      this.#byId.set(app.appId, app);
+      this.#replace(undefined, records);
+    }
+    this.#apps = apps;
+    for (const host of users) if (!this.#hostUsers.has(host)) this.#unused.add(host);
+    return { rebuilt: true, apps: apps.length, names: this.#commit(serial) };
+  }
+
+  #setCluster(next: ClusterRecords): void {
+    const old = this.#cluster;
+    for (const r of next.records) this.#zone.add(r);
+    if (old) for (const r of old.records) this.#zone.remove(r);
+    this.#users(CLUSTER, old?.hosts ?? [], next.hosts);
+    this.#cluster = next;
+    this.#enumerated = undefined;
+  }
+
+  /** Swap an app's records: add those of its new tasks, then take those of its old ones (shared values never drop to zero). */
+  #replace(old: AppRecords | undefined, next: AppRecords | undefined): void {
+    if (old === next) return;
+    this.#enumerated = undefined;
+    const zone = this.#zone;
+    if (!old && next) {
+      for (const t of next.tasks) {
+        for (const r of t.records) zone.add(r);
+        for (const r of t.agent) zone.add(r);
+      }
+      this.#users(next.appId, [], next.hosts);
+      return;
+    }
+    const oldTasks = new Set<TaskRecords>(old?.tasks);
+    const newTasks = new Set<TaskRecords>(next?.tasks);
+    for (const t of newTasks) {
+      if (oldTasks.has(t)) continue;
+      for (const r of t.records) zone.add(r);
+      for (const r of t.agent) zone.add(r);
+    }
+    for (const t of oldTasks) {
+      if (newTasks.has(t)) continue;
+      for (const r of t.records) zone.remove(r);
+      for (const r of t.agent) zone.remove(r);
+    }
+    const appId = next?.appId ?? old?.appId ?? '';
+    this.#users(appId, old?.hosts ?? [], next?.hosts ?? []);
+  }
+
+  #users(user: string, before: readonly string[], after: readonly string[]): void {
+    for (const host of missing(after, before)) {
+      let users = this.#hostUsers.get(host);
+      if (!users) this.#hostUsers.set(host, (users = new Set()));
+      users.add(user);
+    }
+    for (const host of missing(before, after)) {
+      const users = this.#hostUsers.get(host);
+      if (!users) continue;
+      users.delete(user);
+      if (users.size > 0) continue;
+      this.#hostUsers.delete(host);
+      this.#unused.add(host);
+    }
+  }
+
+  #commit(serial: number): number {
+    const names = this.#zone.commit(serial);
+    for (const host of this.#unused) if (!this.#hostUsers.has(host)) this.#release(host);
+    this.#unused.clear();
+    return names;
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * The live zone against the zone built from scratch: after every step of random table changes
+ * (apps added and removed, tasks started, killed, turning unhealthy and back, apps redeployed,
+ * agent names resolving to other IPs, the Mesos and Marathon leaders moving, the framework renamed),
+ * every name answers every type exactly as a zone built from scratch for the same table does
+ * (answer sets compared without their shuffle order), and `/v1` sees the same records.
+ */
+import { isIP } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import type { IpSource } from '../../src/config/options.ts';
+import type { App, AppPort, NetworkMode, Task, TaskState } from '../../src/model/app.ts';
+import type { ClusterInfo } from '../../src/model/cluster.ts';
+import { TableBuilder, type RoutingTable } from '../../src/model/routing-table.ts';
+import type { AppState } from '../../src/model/snapshot.ts';
+import { Answerer, TCP } from '../../src/dns/answer.ts';
+import { LiveRecords } from '../../src/dns/live.ts';
+import { buildRecords, mesosLeader, splitHostPort, type HostLookup, type RecordSet } from '../../src/dns/names.ts';
+import { nameKey, TYPE } from '../../src/dns/wire.ts';
+import { answersFor, buildZone, type Zone } from '../../src/dns/zone.ts';
+import { parse, query } from '../helpers/dns.ts';
+import { app, port, task } from '../helpers/model-data.ts';
+
+const TTL = 60;
+const TYPES = [TYPE.A, TYPE.AAAA, TYPE.SRV, TYPE.SOA, TYPE.NS, TYPE.ANY, 16];
+
+/** A small deterministic PRNG (mulberry32), so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One answer set as sorted strings: each record's bytes, with the addresses its SRV target brings to the additional section. */
+function answerDigest(zone: Zone, key: string, qtype: number): string {
+  const entry = zone.names.get(key);
+  if (!entry) return 'NXDOMAIN';
+  const set = answersFor(entry, qtype);
+  if (!set) return 'NODATA';
+  const records: string[] = [];
+  let additionalBytes = 0;
+  let additionalCount = 0;
+  for (const block of set.targets) {
+    additionalBytes += block.data.length;
+    additionalCount += block.pointers.length;
+  }
+  expect(set.additionalBytes).toBe(additionalBytes);
+  expect(set.additionalCount).toBe(additionalCount);
+  expect(set.offsets[set.count]).toBe(set.data.length);
+  for (let r = 0; r < set.count; r++) {
+    let text = set.data.subarray(set.offsets[r], set.offsets[r + 1]).toString('hex');
+    const b = set.targetOf?.[r] ?? -1;
+    if (b >= 0) {
+      const block = set.targets[b]!;
+      const parts = block.pointers.map((p, i) => block.data.subarray(p, block.pointers[i + 1] ?? block.data.length).toString('hex'));
+      text += ` + ${parts.sort().join(',')}`;
+    }
+    records.push(text);
+  }
+  return records.sort().join('\n');
+}
+
+/** Every (name, type) of both zones answers the same; the zones' SOA, serial and counts agree. */
+function expectSameZone(live: Zone, scratch: Zone, step: string): void {
+  expect(live.serial, step).toBe(scratch.serial);
+  expect(live.soaTail.equals(scratch.soaTail), step).toBe(true);
+  expect(live.recordCount, step).toBe(scratch.recordCount);
+  expect(live.maxAnswers, step).toBeGreaterThanOrEqual(scratch.maxAnswers);
+  expect([...live.names.keys()].sort(), step).toEqual([...scratch.names.keys()].sort());
+  for (const key of scratch.names.keys()) {
+    for (const qtype of TYPES) {
+      const a = answerDigest(live, key, qtype);
+      const b = answerDigest(scratch, key, qtype);
+      if (a !== b) expect(a, `${step}: ${JSON.stringify(key)} type ${qtype}`).toBe(b);
+    }
+  }
+}
+
+function sortedRecords(set: RecordSet): unknown {
+  return [...set.names.entries()]
+    .map(([name, r]) => [name, [...r.a].sort(), [...r.aaaa].sort(), r.srv.map((s) => `${s.target}:${s.port}:${s.weight}`).sort()] as const)
+    .sort((x, y) => (x[0] < y[0] ? -1 : 1));
+}
+
+/** A query over TCP (never truncated), parsed, with its sections sorted. */
+function ask(answerer: Answerer, name: string, qtype: number): unknown {
+  const reply = answerer.answer(query(name, qtype), TCP);
+  if (!(reply instanceof Buffer)) throw new Error(`no reply for ${name}`);
+  const p = parse(reply);
+  const show = (records: readonly object[]) => records.map((r) => JSON.stringify(r)).sort();
+  return { flags: reply.readUInt16BE(2), answers: show(p.answers), authorities: show(p.authorities), additionals: show(p.additionals) };
+}
+
+const AGENTS = ['10.0.0.1', '10.0.0.2', 'agent-3.example.com', 'agent-4.example.com', 'agent-5.example.com', 'fd00::6'];
+const AGENT_IDS = ['c0ffee-S1', 'c0ffee-S2', 'c0ffee-S33', undefined, 'weird--'];
+const GROUPS = ['', '/prod', '/q/logs', '/Upper.Case', '/a-very-long-group-name-that-goes-on-and-on-and-on-and-on-and-on-and-on'];
+const MODES: NetworkMode[] = ['host', 'container/bridge', 'container'];
+
+interface World {
+  readonly apps: Map<string, AppState>;
+  info: ClusterInfo | undefined;
+  readonly resolved: Map<string, string[]>;
+  serial: number;
+  taskCounter: number;
+}
+
+function pick<T>(rnd: () => number, list: readonly T[]): T {
+  return list[Math.floor(rnd() * list.length)]!;
+}
+
+function randomPorts(rnd: () => number, mode: NetworkMode): AppPort[] {
+  const n = Math.floor(rnd() * 3);
+  return Array.from({ length: n }, (_, i) =>
+    port(i, 10000 + i, {
+      name: rnd() < 0.6 ? pick(rnd, ['http', 'grpc', 'Admin_Port', 'metrics']) : undefined,
+      protocols: rnd() < 0.3 ? ['udp', 'tcp'] : rnd() < 0.2 ? ['udp'] : ['tcp'],
+      hasHostPort: mode === 'host' || rnd() < 0.5,
+      containerPort: mode === 'host' ? undefined : 8080 + i,
+    }),
+  );
+}
+
+function randomTask(world: World, rnd: () => number, a: App): Task {
+  const n = ++world.taskCounter;
+  const host = pick(rnd, AGENTS);
+  const ipAddresses = rnd() < 0.7 ? [rnd() < 0.15 ? `fd00::1:${n.toString(16)}` : `10.1.${n % 250}.${(n >> 8) % 250}`] : [];
+  return task(a.id, n, {
+    host,
+    agentId: pick(rnd, AGENT_IDS),
+    ipAddresses,
+    ports: a.ports.map((_, i) => 31000 + ((n * 7 + i) % 40)),
+    state: rnd() < 0.85 ? 'TASK_RUNNING' : pick(rnd, ['TASK_STAGING', 'TASK_KILLING', 'TASK_UNREACHABLE'] as TaskState[]),
+    health: rnd() < 0.8 ? 'healthy' : pick(rnd, ['unhealthy', 'unknown', 'none'] as const),
+  });
+}
+
+function randomApp(world: World, rnd: () => number): AppState {
+  const mode = pick(rnd, MODES);
+  const name = rnd() < 0.1 ? 'x'.repeat(60 + Math.floor(rnd() * 6)) : pick(rnd, ['web', 'api', 'db', 'cache', 'Worker_1', 'slave', 'leader']);
+  const id = `${pick(rnd, GROUPS)}/${name}${Math.floor(rnd() * 20)}`;
+  const a = app(id, { networkMode: mode, ports: randomPorts(rnd, mode) });
+  const tasks = Array.from({ length: Math.floor(rnd() * 4) }, () => randomTask(world, rnd, a));
+  return { app: a, tasks: new Map(tasks.map((t) => [t.id, t])) };
+}
+
+/** One random change to the world; returns what it was, and the hosts whose IPs changed (if that was the change). */
+function mutate(world: World, rnd: () => number): { what: string; hosts?: string[] } {
+  const ids = [...world.apps.keys()];
+  const roll = rnd();
+  const someApp = () => world.apps.get(pick(rnd, ids))!;
+  if (roll < 0.15 || ids.length === 0) {
+    const s = randomApp(world, rnd);
+    world.apps.set(s.app.id, s);
+    return { what: `add ${s.app.id}` };
+  }
+  if (roll < 0.22) {
+    const id = pick(rnd, ids);
+    world.apps.delete(id);
+    return { what: `remove ${id}` };
+  }
+  if (roll < 0.4) {
+    const s = someApp();
+    const t = randomTask(world, rnd, s.app);
+    world.apps.set(s.app.id, { app: s.app, tasks: new Map([...s.tasks, [t.id, t]]) });
+    return { what: `start ${t.id}` };
+  }
+  if (roll < 0.52) {
+    const s = someApp();
+    const victim = pick(rnd, [...s.tasks.keys()]);
+    if (victim === undefined) return { what: 'nothing' };
+    const tasks = new Map(s.tasks);
+    tasks.delete(victim);
+    world.apps.set(s.app.id, { app: s.app, tasks });
+    return { what: `kill ${victim}` };
+  }
+  if (roll < 0.72) {
+    const s = someApp();
+    const t = pick(rnd, [...s.tasks.values()]);
+    if (t === undefined) return { what: 'nothing' };
+    const change: Partial<Task> =
+      rnd() < 0.5 ? { health: t.health === 'unhealthy' ? 'healthy' : 'unhealthy' } : { state: t.state === 'TASK_RUNNING' ? 'TASK_KILLING' : 'TASK_RUNNING' };
+    world.apps.set(s.app.id, { app: s.app, tasks: new Map([...s.tasks, [t.id, { ...t, ...change }]]) });
+    return { what: `task ${t.id} ${JSON.stringify(change)}` };
+  }
+  if (roll < 0.78) {
+    // A redeploy with other ports: the same tasks under a new App.
+    const s = someApp();
+    const a = { ...s.app, ports: randomPorts(rnd, s.app.networkMode), version: `v${world.taskCounter}` };
+    world.apps.set(a.id, { app: a, tasks: s.tasks });
+    return { what: `redeploy ${a.id}` };
+  }
+  if (roll < 0.86) {
+    const host = pick(rnd, AGENTS.filter((h) => isIP(h) === 0));
+    const ips = rnd() < 0.2 ? [] : rnd() < 0.3 ? [`10.2.0.${Math.floor(rnd() * 5)}`, 'fd00::99'] : [`10.2.0.${Math.floor(rnd() * 5)}`];
+    if (ips.length === 0) world.resolved.delete(host);
+    else world.resolved.set(host, ips);
+    return { what: `resolve ${host} ${ips.join(',')}`, hosts: [host] };
+  }
+  if (roll < 0.97) {
+    const leader = pick(rnd, ['10.0.0.9:8080', 'agent-3.example.com:8080', '[fd00::9]:8443', 'nowhere.example.com:8080', undefined]);
+    const mesos = pick(rnd, ['http://10.0.0.8:5050/', 'http://agent-4.example.com:5050', 'https://[fd00::8]/', undefined]);
+    world.info = { frameworkName: world.info?.frameworkName ?? 'marathon', frameworkId: undefined, marathonVersion: undefined, marathonLeader: leader, mesosLeaderUiUrl: mesos };
+    return { what: `leaders ${leader} ${mesos}` };
+  }
+  const frameworkName = pick(rnd, ['marathon', 'marathon-user', 'Prod.Marathon']);
+  world.info = { ...(world.info ?? { frameworkId: undefined, marathonVersion: undefined, marathonLeader: undefined, mesosLeaderUiUrl: undefined }), frameworkName };
+  return { what: `framework ${frameworkName}` };
+}
+
+function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]): void {
+  const rnd = random(seed);
+  const world: World = { apps: new Map(), info: undefined, resolved: new Map([['agent-3.example.com', ['10.0.0.3']]]), serial: 100, taskCounter: 0 };
+  const lookup: HostLookup = (host) => (isIP(host) !== 0 ? [host] : world.resolved.get(host));
+  const options = { domain: 'mesos', ipSources, nsAddresses: ['10.9.9.9', 'fd00::53'] };
+  // As the HostCache: a host is held from its first lookup until it is released.
+  const held = new Set<string>();
+  const heldLookup: HostLookup = (host) => {
+    held.add(host);
+    return lookup(host);
+  };
+  const live = new LiveRecords({ ...options, ttl: TTL }, heldLookup, (host) => held.delete(host));
+  const builder = new TableBuilder({ groups: ['*'], strictMode: false, healthCheck: true, bind: '0.0.0.0' });
+  const answerer = new Answerer({ domain: 'mesos', forwarding: false });
+  const reference = new Answerer({ domain: 'mesos', forwarding: false });
+  let table: RoutingTable = builder.build({ apps: world.apps, info: world.info }).table;
+  live.apply(table, world.serial);
+  for (let step = 0; step < steps; step++) {
+    const change = mutate(world, rnd);
+    world.serial++;
+    if (change.hosts) live.hostsChanged(change.hosts, world.serial);
+    else {
+      table = builder.build({ apps: new Map(world.apps), info: world.info }).table;
+      live.apply(table, world.serial);
+    }
+    const label = `seed ${seed} step ${step} (${change.what})`;
+    const records = buildRecords(table, options, lookup);
+    const scratch = buildZone(records, { ttl: TTL, serial: world.serial });
+    expectSameZone(live.zone, scratch, label);
+    // `/v1` reads the live records.
+    const liveRecords = live.records();
+    expect(sortedRecords(liveRecords), label).toEqual(sortedRecords(records));
+    expect(liveRecords.names.size, label).toBe(records.names.size);
+    expect(liveRecords.tasks, label).toEqual(records.tasks);
+    expect(liveRecords.frameworkName, label).toBe(records.frameworkName);
+    // And the query path over both, for a few names.
+    if (step % 10 === 0) {
+      answerer.setZone(live.zone);
+      reference.setZone(scratch);
+      const names = [...records.names.keys()];
+      for (let i = 0; i < 8 && names.length > 0; i++) {
+        const name = pick(rnd, names);
+        for (const qtype of [TYPE.A, TYPE.SRV, TYPE.ANY]) expect(ask(answerer, name, qtype), `${label}: ${name}`).toEqual(ask(reference, name, qtype));
+      }
+      expect(ask(answerer, 'nope.marathon.mesos', TYPE.A)).toEqual(ask(reference, 'nope.marathon.mesos', TYPE.A));
+    }
+    // The hosts held are exactly those in use: the agents of live tasks, and the leaders.
+    const inUse = new Set<string>();
+    for (const a of table.apps) for (const t of a.tasks) inUse.add(t.host);
+    if (table.cluster?.marathonLeader) inUse.add(splitHostPort(table.cluster.marathonLeader).host);
+    const mesos = mesosLeader(table.cluster?.mesosLeaderUiUrl);
+    if (mesos) inUse.add(mesos.host);
+    expect([...held].sort(), label).toEqual([...inUse].sort());
+  }
+}
+
+describe('the live zone', () => {
+  it('answers like a zone built from scratch through random table changes (netinfo, host)', () => {
+    for (const seed of [1, 2, 3]) runSequence(seed, 150, ['netinfo', 'host']);
+  });
+
+  it('answers like a zone built from scratch with the agents first (host, netinfo)', () => {
+    for (const seed of [11, 12]) runSequence(seed, 150, ['host', 'netinfo']);
+  });
+});
+
+describe('the cost of a change', () => {
+  const options = { domain: 'mesos', ipSources: ['netinfo', 'host'] as IpSource[], nsAddresses: ['10.9.9.9'], ttl: TTL };
+  const lookup: HostLookup = (host) => [host];
+  const states = (n: number) =>
+    new Map(
+      Array.from({ length: n }, (_, i) => {
+        const id = `/g${i % 5}/app${i}`;
+        const a = app(id, { ports: [port(0, 10000 + i, { name: 'http' })] });
+        const tasks = [1, 2, 3].map((k) => task(id, i * 10 + k, { host: `10.0.0.${k}` }));
+        return [id, { app: a, tasks: new Map(tasks.map((t) => [t.id, t])) }] as const;
+      }),
+    );
+
+  it('re-derives only the app that changed, and re-encodes only its names', () => {
+    const apps = states(50);
+    const builder = new TableBuilder({ groups: ['*'], strictMode: false, healthCheck: true, bind: '0.0.0.0' });
+    const live = new LiveRecords(options, lookup);
+    const first = live.apply(builder.build({ apps }).table, 1);
+    expect(first.rebuilt).toBe(true);
+    const zone = live.zone;
+    const names = zone.names.size;
+    expect(names).toBeGreaterThan(500);
+
+    // One task of one app turns unhealthy: its T-H-S names go, T.F.D and its SRV names are redone.
+    const s = apps.get('/g3/app13')!;
+    const victim = [...s.tasks.values()][1]!;
+    apps.set(s.app.id, { app: s.app, tasks: new Map([...s.tasks, [victim.id, { ...victim, health: 'unhealthy' as const }]]) });
+    const update = live.apply(builder.build({ apps: new Map(apps) }).table, 2);
+    expect(update).toEqual({ rebuilt: false, apps: 1, names: expect.any(Number) });
+    expect(update.names).toBeLessThanOrEqual(16);
+    expect(live.zone).toBe(zone);
+    expect(zone.serial).toBe(2);
+
+    // The same table again, or a table where nothing DNS serves changed: nothing to redo.
+    expect(live.apply(builder.build({ apps: new Map(apps) }).table, 3)).toEqual({ rebuilt: false, apps: 0, names: 0 });
+
+    // A new Mesos leader: only the leader's names.
+    const info: ClusterInfo = { frameworkName: 'marathon', frameworkId: undefined, marathonVersion: undefined, marathonLeader: undefined, mesosLeaderUiUrl: 'http://10.0.0.8:5050/' };
+    const leader = live.apply(builder.build({ apps: new Map(apps), info }).table, 4);
+    expect(leader.apps).toBe(0);
+    expect(leader.names).toBeLessThanOrEqual(5);
+    expect(live.zone).toBe(zone);
+
+    // A new framework name is in every name: everything is rebuilt, into a new zone.
+    const renamed = live.apply(builder.build({ apps: new Map(apps), info: { ...info, frameworkName: 'other' } }).table, 5);
+    expect(renamed.rebuilt).toBe(true);
+    expect(live.zone).not.toBe(zone);
+    expect(live.zone.names.has(keyOfName('app13-g3.other.mesos'))).toBe(true);
+  });
+
+  it('takes apps in any order (tables are sorted; a table that is not is sorted first)', () => {
+    const apps = states(6);
+    const table = new TableBuilder({ groups: ['*'], strictMode: false, healthCheck: true, bind: '0.0.0.0' }).build({ apps }).table;
+    const live = new LiveRecords(options, lookup);
+    live.apply({ ...table, apps: [...table.apps].reverse() }, 1);
+    const sorted = new LiveRecords(options, lookup);
+    sorted.apply(table, 1);
+    expectSameZone(live.zone, sorted.zone, 'reversed');
+    live.apply({ ...table, version: 2, apps: [...table.apps.slice(3), ...table.apps.slice(0, 2)] }, 2);
+    sorted.apply({ ...table, version: 2, apps: [...table.apps.slice(0, 2), ...table.apps.slice(3)] }, 2);
+    expectSameZone(live.zone, sorted.zone, 'shuffled, one removed');
+  });
+});
+
+function keyOfName(name: string): string {
+  return nameKey(name)!;
+}
