@@ -314,6 +314,36 @@ export const ROWS: readonly RowSpec[] = [
     ],
   },
   {
+    title: 'Habitat',
+    panels: [
+      {
+        title: 'Habitat ring members',
+        description: 'Supervisors per ring: healthy (in the peer list), unhealthy (live, not routable), excluded (the app is misconfigured).',
+        kind: 'timeseries',
+        unit: 'short',
+        stack: true,
+        targets: [{ expr: `max by (ring, state) (pacer_habitat_ring_members{${I}})`, legend: '{{ring}} {{state}}' }],
+        needs: ['pacer_habitat_ring_members'],
+      },
+      {
+        title: 'Misconfigured Habitat apps',
+        description: 'Habitat apps whose ring breaks or may break, by reason (see /v1/habitat/rings and docs/habitat.md).',
+        kind: 'timeseries',
+        unit: 'short',
+        targets: [{ expr: `max by (reason) (pacer_habitat_misconfigured_apps{${I}})`, legend: '{{reason}}' }],
+        needs: ['pacer_habitat_misconfigured_apps'],
+      },
+      {
+        title: 'Habitat peer-list requests',
+        description: 'Peer lists served per second, by format (text for --peer-watch-file, json, unknown ring).',
+        kind: 'timeseries',
+        unit: 'reqps',
+        targets: [{ expr: `sum by (format) (rate(pacer_habitat_peer_list_requests_total{${I}}[${RI}]))`, legend: '{{format}}' }],
+        needs: ['pacer_habitat_peer_list_requests_total'],
+      },
+    ],
+  },
+  {
     title: 'Marathon sync',
     panels: [
       {

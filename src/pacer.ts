@@ -15,8 +15,10 @@ import { MarathonClient, readCredentialsFile, type Credentials } from './maratho
 import { SyncEngine } from './marathon/sync.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TableBuilder } from './model/routing-table.ts';
-import { startProxy } from './proxy/index.ts';
+import { startProxy, type ProxyOptions } from './proxy/index.ts';
+import { startProxyWorkers } from './proxy/workers.ts';
 import { startDns } from './dns/index.ts';
+import { createHabitat } from './habitat/index.ts';
 import { VERSION } from './version.ts';
 
 /** The part of the configuration a pacer process uses. */
@@ -48,6 +50,7 @@ export type PacerSettings = Pick<
   | 'proxyIdleTimeoutSeconds'
   | 'proxyRequestTimeoutSeconds'
   | 'maxHeaderSize'
+  | 'workers'
 >;
 
 export interface Pacer {
@@ -152,20 +155,24 @@ async function startConsumers(settings: PacerSettings, context: { logger: Logger
   const consumers: Consumer[] = [];
   try {
     if (settings.dnsPort > 0) consumers.push(await startDns(settings, context));
-    const proxy = await startProxy(
-      {
-        bind: settings.bind,
-        httpPort: settings.httpPort,
-        httpsPort: settings.httpsPort,
-        tlsCerts: settings.tlsCerts,
-        drainTimeoutMs: settings.drainTimeoutSeconds * 1000,
-        connectTimeoutMs: settings.proxyConnectTimeoutSeconds * 1000,
-        idleTimeoutMs: settings.proxyIdleTimeoutSeconds * 1000,
-        requestTimeoutMs: settings.proxyRequestTimeoutSeconds * 1000,
-        maxHeaderSize: settings.maxHeaderSize,
-      },
-      context,
-    );
+    // Habitat opens nothing: it serves peer lists on the admin server, so it is always on.
+    consumers.push(createHabitat(context));
+    const proxyOptions: ProxyOptions = {
+      bind: settings.bind,
+      httpPort: settings.httpPort,
+      httpsPort: settings.httpsPort,
+      tlsCerts: settings.tlsCerts,
+      drainTimeoutMs: settings.drainTimeoutSeconds * 1000,
+      connectTimeoutMs: settings.proxyConnectTimeoutSeconds * 1000,
+      idleTimeoutMs: settings.proxyIdleTimeoutSeconds * 1000,
+      requestTimeoutMs: settings.proxyRequestTimeoutSeconds * 1000,
+      maxHeaderSize: settings.maxHeaderSize,
+    };
+    // --workers > 1: the proxy runs in worker processes fed with each table over IPC (proxy/workers.ts).
+    const proxy =
+      (settings.workers ?? 1) > 1
+        ? await startProxyWorkers(settings.workers, { options: proxyOptions, logLevel: context.logger.level }, context)
+        : await startProxy(proxyOptions, context);
     consumers.push(proxy);
   } catch (error) {
     // One part could not start: close what did, so that the failure is clean.

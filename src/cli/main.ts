@@ -33,6 +33,10 @@ async function main(argv: readonly string[]): Promise<number> {
         const { runDemo } = await import('./demo.ts');
         return runDemo(line.args);
       }
+      if (line.name === 'habitat') {
+        const { runHabitatCommand } = await import('../habitat/app-json.ts');
+        return runHabitatCommand(line.args);
+      }
       {
         const { runEmulatorCommand } = await import('../emulator/cli.ts');
         await runEmulatorCommand([...line.args]);

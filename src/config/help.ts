@@ -8,6 +8,7 @@ import { OPTIONS, OPTION_NAMES, type OptionName, envName } from './options.ts';
 export const SUBCOMMANDS = {
   demo: 'run a Marathon emulator with sample apps and local backends, and pacer pointed at it',
   emulator: 'run the Marathon emulator alone (a dev/test tool, not a scheduler)',
+  habitat: 'app-json ORIGIN/NAME[/VERSION]: print (or --deploy) a Marathon app that runs a Habitat package in a ring',
 } as const;
 export type Subcommand = keyof typeof SUBCOMMANDS;
 

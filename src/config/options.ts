@@ -356,6 +356,11 @@ export const OPTIONS = {
     { field: 'maxHeaderSize', placeholder: 'BYTES', default: 16_384, help: 'largest HTTP request or response head accepted (431 beyond)' },
     (t) => parseInteger(t, 1_024, 1_048_576),
   ),
+  workers: scalar(
+    'int',
+    { field: 'workers', placeholder: 'N', default: 1, help: 'proxy worker processes (SO_REUSEPORT listeners; Marathon sync, DNS and admin stay in the main process); use one per core' },
+    (t) => parseInteger(t, 1, 256),
+  ),
   'dns-http-port': port({
     field: 'dnsHttpPort',
     default: 0,
@@ -419,6 +424,7 @@ export interface ConfigValues {
   readonly proxyIdleTimeoutSeconds: number;
   readonly proxyRequestTimeoutSeconds: number;
   readonly maxHeaderSize: number;
+  readonly workers: number;
 }
 
 // The catalogue and ConfigValues must describe the same fields with the same types.

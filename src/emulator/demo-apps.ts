@@ -73,7 +73,7 @@ export function demoApps(): DemoApp[] {
         instances: 3,
         cpus: 0.1,
         mem: 64,
-        labels: { HABITAT_RING: 'demo', HAPROXY_GROUP: 'external' },
+        labels: { HABITAT_RING: 'demo', HAPROXY_GROUP: 'external', HAPROXY_0_ENABLED: 'false' },
         portDefinitions: [
           { port: 10005, name: 'hab-gossip', protocol: 'udp,tcp' },
           { port: 10006, name: 'hab-http', protocol: 'tcp' },

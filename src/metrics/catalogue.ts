@@ -141,6 +141,32 @@ export const METRICS = {
     help: 'Labels ignored because they are unknown or malformed, by app.',
     labelNames: ['app'],
   },
+  // --- Habitat (issue 5) ---
+  habitatRingMembers: {
+    name: 'pacer_habitat_ring_members',
+    type: 'gauge',
+    help: 'Tasks of Habitat apps by ring and state: healthy (listed in the peer list), unhealthy (live but not routable), excluded (routable, but the app is misconfigured or the task has no address yet).',
+    labelNames: ['ring', 'state'],
+  },
+  habitatApps: {
+    name: 'pacer_habitat_apps',
+    type: 'gauge',
+    help: 'Marathon apps running Habitat supervisors, by how they were found (label, port, command).',
+    labelNames: ['detection'],
+  },
+  habitatMisconfiguredApps: {
+    name: 'pacer_habitat_misconfigured_apps',
+    type: 'gauge',
+    help: 'Habitat apps with a problem that breaks or may break their ring, by reason (gossip_port_missing, gossip_port_remapped, gossip_single_protocol, gossip_port_proxied).',
+    labelNames: ['reason'],
+  },
+  habitatPeerListRequests: {
+    name: 'pacer_habitat_peer_list_requests_total',
+    type: 'counter',
+    help: 'Peer-list requests (/v1/habitat/rings/{ring}/peers) answered, by format (text, json, unknown for an unknown ring).',
+    labelNames: ['format'],
+  },
+  // --- end Habitat ---
   // --- DNS (issue 4): add DNS metrics below this line ---
   dnsQueries: {
     name: 'pacer_dns_queries_total',

@@ -36,6 +36,8 @@ export interface ProxyOptions {
   readonly idleTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxHeaderSize: number;
+  /** Bind every listener with SO_REUSEPORT: set in the workers of `--workers` > 1. */
+  readonly reusePort?: boolean;
 }
 
 export type ListenerProblemKind = 'bind' | 'clash' | 'certificate';
@@ -117,6 +119,7 @@ class Proxy implements ProxyConsumer {
       requestTimeoutMs: options.requestTimeoutMs,
       headersTimeoutMs: Math.min(options.requestTimeoutMs, 20_000),
       keepAliveTimeoutMs: 30_000,
+      reusePort: options.reusePort === true,
     };
     this.#certs = new CertificateStore(options.tlsCerts);
   }
@@ -345,6 +348,7 @@ class Proxy implements ProxyConsumer {
           port: first.listenPort,
           balancer: createBalancer(rt?.algorithm ?? 'roundrobin'),
           idleTimeoutMs: Math.min(this.#options.idleTimeoutMs, 60_000),
+          reusePort: this.#options.reusePort === true,
         });
         const created: UdpBinding = { proxy, service: first, upstreams: new Map(), metrics: flowsGauge, ready: false };
         binding = created;

@@ -18,6 +18,8 @@ export interface HttpServerLimits {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Bind with SO_REUSEPORT (`--workers` > 1: every worker binds the same ports). */
+  readonly reusePort?: boolean;
 }
 
 export function httpServerOptions(limits: HttpServerLimits) {
@@ -58,7 +60,7 @@ export class ServiceListener {
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       this.#server.once('error', onError);
-      this.#server.listen({ host: this.bind, port: this.port, exclusive: true }, () => {
+      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#limits.reusePort === true }, () => {
         this.#server.off('error', onError);
         this.#server.on('error', () => undefined);
         resolve();

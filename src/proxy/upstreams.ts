@@ -13,10 +13,10 @@
  *   all used anyway (Envoy's "panic mode"): a guess beats a certain 503.
  */
 import type { Socket } from 'node:net';
-import { Pool } from 'undici';
 import type { Logger } from '../log.ts';
 import type { Backend } from '../model/routing-table.ts';
 import type { Balancer, PickContext, Upstream } from './balancer.ts';
+import { UpstreamPool } from './http/client.ts';
 import type { BackendMetrics, ServiceMetrics } from './metrics.ts';
 
 export interface UpstreamTimeouts {
@@ -47,7 +47,7 @@ export class UpstreamState implements Upstream {
   /** Downstream-upstream socket pairs in flight (TCP mode), for the drain timeout. */
   readonly sockets = new Set<Socket>();
   readonly metrics: BackendMetrics;
-  #pool: Pool | undefined;
+  #pool: UpstreamPool | undefined;
   #timeouts: UpstreamTimeouts;
   drainTimer: NodeJS.Timeout | undefined;
   ejectTimer: NodeJS.Timeout | undefined;
@@ -63,15 +63,11 @@ export class UpstreamState implements Upstream {
   }
 
   /** The keep-alive connection pool to this backend (HTTP mode), created on first use. */
-  get pool(): Pool {
-    this.#pool ??= new Pool(`http://${this.name}`, {
-      connections: 256,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 60_000,
-      headersTimeout: this.#timeouts.idleTimeoutMs,
-      bodyTimeout: this.#timeouts.idleTimeoutMs,
-      connect: { timeout: this.#timeouts.connectTimeoutMs, noDelay: true },
+  get pool(): UpstreamPool {
+    this.#pool ??= new UpstreamPool(this.address, this.port, {
+      connectTimeoutMs: this.#timeouts.connectTimeoutMs,
+      idleTimeoutMs: this.#timeouts.idleTimeoutMs,
+      keepAliveMs: 4_000,
     });
     return this.#pool;
   }
@@ -83,14 +79,14 @@ export class UpstreamState implements Upstream {
     this.sockets.clear();
     const pool = this.#pool;
     this.#pool = undefined;
-    if (pool) void pool.destroy().catch(() => undefined);
+    pool?.destroy();
   }
 
   /** Let in-flight requests finish, then release the pool. */
   closeIdle(): void {
     const pool = this.#pool;
     this.#pool = undefined;
-    if (pool) void pool.close().catch(() => undefined);
+    pool?.close();
   }
 }
 

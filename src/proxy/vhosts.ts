@@ -21,11 +21,13 @@ export class VhostListener {
   router: VhostRouter<ServiceRuntime> = new VhostRouter([]);
   readonly #server: HttpServer | HttpsServer;
   readonly #sockets = new Set<Socket>();
+  readonly #reusePort: boolean;
 
   constructor(proto: 'http' | 'https', bind: string, port: number, limits: HttpServerLimits, base: Omit<HttpListenerContext, 'proto' | 'port'>, certs: CertificateStore) {
     this.proto = proto;
     this.bind = bind;
     this.port = port;
+    this.#reusePort = limits.reusePort === true;
     const ctx: HttpListenerContext = { ...base, proto, port: String(port) };
     const resolve = (req: IncomingMessage): ServiceRuntime | undefined => {
       const appId = req.headers['x-marathon-app-id'];
@@ -57,7 +59,7 @@ export class VhostListener {
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       this.#server.once('error', onError);
-      this.#server.listen({ host: this.bind, port: this.port, exclusive: true }, () => {
+      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#reusePort }, () => {
         this.#server.off('error', onError);
         resolve();
       });

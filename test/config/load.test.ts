@@ -388,6 +388,7 @@ describe('env', () => {
       PACER_PROXY_IDLE_TIMEOUT: '40',
       PACER_PROXY_REQUEST_TIMEOUT: '30',
       PACER_MAX_HEADER_SIZE: '8192',
+      PACER_WORKERS: '2',
     });
     expect({ ...c, sources: undefined, warnings: undefined }).toEqual({
       marathon: ['http://a:1', 'http://b:2'],
@@ -418,6 +419,7 @@ describe('env', () => {
       proxyIdleTimeoutSeconds: 40,
       proxyRequestTimeoutSeconds: 30,
       maxHeaderSize: 8192,
+      workers: 2,
       sources: undefined,
       warnings: undefined,
     });

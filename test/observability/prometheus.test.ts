@@ -26,6 +26,8 @@ const UDP = BASE + 2;
 const DEAD = BASE + 3;
 
 const APPS = [
+  // A Habitat ring, so that the ring-members panel has data.
+  { backend: 'udp', app: { id: '/obs/hab', instances: 1, labels: { HABITAT_RING: 'obs' }, portDefinitions: [{ port: 0, protocol: 'udp,tcp', name: 'hab-gossip' }] } },
   {
     backend: 'http',
     autoHealthy: true,

@@ -1,6 +1,7 @@
 /**
- * One HTTP request forwarded upstream: the downstream request streams into an undici pool
- * `dispatch` (no buffering), the upstream response streams back with backpressure both ways.
+ * One HTTP request forwarded upstream: the downstream request streams into a pooled keep-alive
+ * connection of the backend's `UpstreamPool` (no buffering), the upstream response streams back
+ * with backpressure both ways.
  *
  * Retries: a request that has no body is sent again, to another backend, when the connect fails
  * (refused, timed out: nothing was sent), and, when its method is idempotent, when the upstream
@@ -11,23 +12,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import { HSTS_VALUE, STICKY_COOKIE, type ServiceRuntime } from '../service.ts';
 import type { UpstreamState } from '../upstreams.ts';
-import { cookieValue, stripResponseHeaders } from './headers.ts';
+import { CONNECT_TIMEOUT, TIMEOUT, type ResponseHandler, type UpstreamError, type UpstreamRequest } from './client.ts';
+import { cookieValue, requestHead } from './headers.ts';
 
-type Headers = Record<string, string | string[] | undefined>;
+/** Tests of `--workers` set `PACER_TEST_WORKER_HEADER=1` to see which process answered (`x-pacer-pid`). */
+const PID_HEADER = process.env['PACER_TEST_WORKER_HEADER'] === '1' ? String(process.pid) : undefined;
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const CONNECT_ERRORS: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ETIMEDOUT',
-]);
-const TIMEOUT_ERRORS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', CONNECT_TIMEOUT, 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
 
 /** Send a small plain-text answer (errors, redirects, denials) and count it. */
 export function sendSmall(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
@@ -44,17 +38,19 @@ export interface ExchangeOptions {
   readonly maxAttempts: number;
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements ResponseHandler {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly rt: ServiceRuntime;
   readonly started: number;
   readonly headers: string[];
   readonly path: string;
+  readonly method: string;
   readonly options: ExchangeOptions;
   readonly hasBody: boolean;
+  readonly chunked: boolean;
   upstream: UpstreamState | undefined;
-  controller: Dispatcher.DispatchController | undefined;
+  request: UpstreamRequest | undefined;
   tried: Set<string> | undefined;
   attempts = 0;
   responded = false;
@@ -69,10 +65,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.rt = rt;
     this.headers = headers;
     this.path = path;
+    this.method = req.method ?? 'GET';
     this.options = options;
     this.started = performance.now();
-    const length = req.headers['content-length'];
-    this.hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    const reqHeaders = req.headers;
+    const length = reqHeaders['content-length'];
+    this.chunked = length === undefined && reqHeaders['transfer-encoding'] !== undefined;
+    this.hasBody = this.chunked || (length !== undefined && length !== '0');
     rt.metrics.httpOpen.inc();
     res.once('close', this.onDownstreamClose);
   }
@@ -96,60 +95,51 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.attempts++;
     this.upstream = u;
     rt.upstreams.acquire(u);
-    u.pool.dispatch(
-      {
-        path: this.path,
-        method: this.req.method ?? 'GET',
-        headers: this.headers,
-        body: this.hasBody ? this.req : null,
-      },
-      this,
-    );
+    const head = requestHead(this.method, this.path, this.headers, u.name, this.chunked);
+    this.request = u.pool.request(head, this.method === 'HEAD', this.hasBody ? { stream: this.req, chunked: this.chunked } : undefined, this);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.done) controller.abort(new Error('downstream closed'));
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers, statusMessage?: string): void {
-    if (statusCode < 200) return;
+  onResponseHead(statusCode: number, statusMessage: string, headers: string[]): void {
     this.responded = true;
     this.status = statusCode;
     const rt = this.rt;
     if (this.upstream) rt.upstreams.connectSucceeded(this.upstream);
-    stripResponseHeaders(headers);
     const policy = rt.policy;
-    if (this.setCookie !== undefined) {
-      const existing = headers['set-cookie'];
-      headers['set-cookie'] = existing === undefined ? this.setCookie : [...(typeof existing === 'string' ? [existing] : existing), this.setCookie];
+    if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
+    if (policy.hsts && this.options.proto === 'https') {
+      for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === 'strict-transport-security') headers.splice(i, 2);
+      headers.push('strict-transport-security', HSTS_VALUE);
     }
-    if (policy.hsts && this.options.proto === 'https') headers['strict-transport-security'] = HSTS_VALUE;
     if (policy.revproxyPath !== undefined) {
-      const location = headers['location'];
-      if (typeof location === 'string' && location.startsWith('/')) headers['location'] = policy.revproxyPath.replace(/\/$/, '') + location;
+      for (let i = 0; i < headers.length; i += 2) {
+        const location = headers[i + 1]!;
+        if (headers[i]!.toLowerCase() === 'location' && location.startsWith('/')) headers[i + 1] = policy.revproxyPath.replace(/\/$/, '') + location;
+      }
     }
+    if (PID_HEADER !== undefined) headers.push('x-pacer-pid', PID_HEADER);
     if (this.done) return;
-    this.res.writeHead(statusCode, statusMessage ?? '', headers);
+    this.res.writeHead(statusCode, statusMessage, headers);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(chunk: Buffer): boolean {
     this.rt.metrics.bytesOut.inc(chunk.length);
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      this.res.once('drain', this.onDrain);
-    }
+    if (this.done) return true;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
   }
 
   onResponseEnd(): void {
+    this.request = undefined;
     this.res.end();
     this.finish(this.status);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(error: UpstreamError): void {
+    this.request = undefined;
     const u = this.upstream;
     this.upstream = undefined;
-    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const code = error.code;
     const connectError = CONNECT_ERRORS.has(code);
     if (u) {
       this.rt.upstreams.release(u);
@@ -164,13 +154,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.finish(this.status);
       return;
     }
-    const method = this.req.method ?? 'GET';
-    const retryable = !this.hasBody && (connectError || IDEMPOTENT.has(method));
+    const retryable = !this.hasBody && (connectError || IDEMPOTENT.has(this.method));
     if (retryable && this.attempts < this.options.maxAttempts) {
       this.start();
       return;
     }
-    if (TIMEOUT_ERRORS.has(code)) this.fail(504, 'backend timed out\n');
+    if (code === TIMEOUT) this.fail(504, 'backend timed out\n');
     else if (connectError) this.fail(503, 'no backend could be reached\n');
     else this.fail(502, 'bad gateway: the backend failed to answer\n');
   }
@@ -189,20 +178,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.upstream = undefined;
     }
     rt.metrics.httpOpen.dec();
-    rt.metrics.request(this.req.method ?? 'GET', status);
+    rt.metrics.request(this.method, status);
     rt.metrics.duration.observe((performance.now() - this.started) / 1000);
     const length = this.req.headers['content-length'];
     if (length !== undefined) rt.metrics.bytesIn.inc(Number(length) || 0);
   }
 
   readonly onDrain = (): void => {
-    this.controller?.resume();
+    this.request?.resume();
   };
 
   readonly onDownstreamClose = (): void => {
     if (this.done) return;
     // The client went away before the response ended.
-    this.controller?.abort(new Error('downstream closed'));
+    this.request?.abort();
+    this.request = undefined;
     this.finish(499);
   };
 }

@@ -5,7 +5,7 @@
  * Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded: `Connection` and every header it
  * names, `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade` and the `Proxy-*` family
  * (`Proxy-Connection`, `Proxy-Authorization`, `Proxy-Authenticate`). Each connection's framing is
- * its own: Node frames the downstream side, undici the upstream side. `Expect` is answered by the
+ * its own: Node frames the downstream side, pacer's upstream client (`client.ts`) the upstream side. `Expect` is answered by the
  * downstream server (100-continue) and not forwarded.
  *
  * Upstream requests carry `X-Forwarded-For` (appended to what the client sent, as HAProxy's
@@ -66,7 +66,7 @@ function forwardedNode(address: string): string {
 }
 
 /**
- * The header list (flat `[name, value, name, value, …]`, as undici takes it) to send upstream for
+ * The header list (flat `[name, value, name, value, …]`) to send upstream for
  * a downstream request's `rawHeaders`. One pass; names keep the client's spelling.
  */
 export function upstreamRequestHeaders(rawHeaders: readonly string[], info: ForwardInfo, extra?: readonly string[]): string[] {
@@ -101,6 +101,24 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], info: Forw
   out.push('forwarded', forwarded === undefined ? node : `${forwarded}, ${node}`);
   if (extra) for (const h of extra) out.push(h);
   return out;
+}
+
+/**
+ * The request head to send upstream (request line, `headers` from `upstreamRequestHeaders`, empty
+ * line), as one string. A request without `Host` (HTTP/1.0) gets the backend's `address:port`;
+ * `chunked` adds the framing of a body whose length the client did not give.
+ */
+export function requestHead(method: string, path: string, headers: readonly string[], defaultHost: string, chunked: boolean): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  let host = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (!host && name.length === 4 && name.toLowerCase() === 'host') host = true;
+    head += `${name}: ${headers[i + 1]!}\r\n`;
+  }
+  if (!host) head += `host: ${defaultHost}\r\n`;
+  if (chunked) head += 'transfer-encoding: chunked\r\n';
+  return `${head}\r\n`;
 }
 
 /**
