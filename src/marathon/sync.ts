@@ -217,17 +217,19 @@ export class SyncEngine {
     this.#pending = [];
     const started = performance.now();
     let refetch: ReadonlySet<string>;
+    let changed: ReadonlySet<string>;
     try {
       const applied = applyEvents(this.#snapshot, events, this.#tombstones);
       this.#snapshot = applied.snapshot;
       refetch = applied.refetch;
+      changed = applied.changed;
     } catch (error) {
       this.#applyFailed(error);
       return;
     }
     this.#eventsApplied += events.length;
     this.#o.metrics.routingApplyEvents.observe(events.length);
-    this.#publish(started);
+    this.#publish(started, changed);
     // While a full fetch is in flight, its journal replay decides what still needs fetching.
     if (!this.#resyncJournal) for (const appId of refetch) void this.#fetchApp(appId);
   }
@@ -249,11 +251,12 @@ export class SyncEngine {
     this.#recoveryTimer.unref();
   }
 
-  #publish(startedAt: number): void {
+  /** Build and hand out the table; `changedApps` narrows the build to the apps an event batch touched. */
+  #publish(startedAt: number, changedApps?: ReadonlySet<string>): void {
     const { metrics, onTable, builder } = this.#o;
     let built;
     try {
-      built = builder.build(this.#snapshot);
+      built = builder.build(this.#snapshot, Date.now(), changedApps);
     } catch (error) {
       this.#applyFailed(error);
       return;
@@ -265,7 +268,7 @@ export class SyncEngine {
     if (isEmptyDiff(diff)) return;
     metrics.routingVersion.set(table.version);
     metrics.routingApps.set(table.counts.apps);
-    metrics.routingTasks.set(countTasks(this.#snapshot));
+    metrics.routingTasks.set(table.counts.tasks);
     metrics.routingServices.set(table.services.length);
     metrics.routingRoutableBackends.set(table.counts.routableBackends);
     this.#reportProblems(table);
@@ -398,9 +401,10 @@ export class SyncEngine {
       const merged = withFetchedApp(this.#snapshot, appId, fetched, this.#tombstones);
       const replay = applyEvents(merged, journal, this.#tombstones);
       this.#snapshot = replay.snapshot;
+      const changed = new Set(replay.changed).add(appId);
       if (!fetched) this.#missingApps.add(appId);
       metrics.marathonAppFetches.inc({ result: fetched ? 'ok' : 'gone' });
-      this.#publish(started);
+      this.#publish(started, changed);
     } catch (error) {
       metrics.marathonAppFetches.inc({ result: 'error' });
       logger.warn({ app: appId, error: (error as Error).message }, 'app fetch failed; resyncing shortly');

@@ -154,7 +154,11 @@ export class TableBuilder {
   #options: TableOptions;
   #cache = new WeakMap<AppState, AppRoutes>();
   #table: RoutingTable = EMPTY_TABLE;
-  #routes: ReadonlyMap<string, AppRoutes> = new Map();
+  /** The routes being served, by app id (updated in place at each build). */
+  readonly #routes = new Map<string, AppRoutes>();
+  /** Positions in the served table's sorted arrays, for patching them in place. */
+  #appIndex: ReadonlyMap<string, number> = new Map();
+  #serviceIndex: ReadonlyMap<string, number> = new Map();
 
   constructor(options: TableOptions) {
     this.#options = options;
@@ -177,31 +181,108 @@ export class TableBuilder {
     this.#cache = new WeakMap();
   }
 
-  /** Build the table for a snapshot. Returns the previous table (same version) when nothing changed. */
-  build(snapshot: Snapshot, now: number = Date.now()): { readonly table: RoutingTable; readonly diff: TableDiff } {
-    const routes = new Map<string, AppRoutes>();
-    const changedApps: string[] = [];
-    for (const [appId, state] of snapshot.apps) {
-      let r = this.#cache.get(state);
-      if (!r) {
-        r = appRoutes(state, this.#options);
-        this.#cache.set(state, r);
-      }
-      routes.set(appId, r);
-      const before = this.#routes.get(appId);
-      if (before !== r && (!before || !sameAppRoutes(before, r))) changedApps.push(appId);
+  /**
+   * Build the table for a snapshot. Returns the previous table (same version) when nothing changed.
+   * `changedApps`, when given, names every app whose AppState may differ from the last build's
+   * (the sync engine knows it for event batches): the build then costs what changed, not what
+   * exists. Without it, every app is looked at.
+   */
+  build(snapshot: Snapshot, now: number = Date.now(), changedApps?: Iterable<string>): { readonly table: RoutingTable; readonly diff: TableDiff } {
+    const changes: AppChange[] = [];
+    if (changedApps) {
+      for (const appId of changedApps) this.#consider(snapshot, appId, changes);
+    } else {
+      for (const appId of snapshot.apps.keys()) this.#consider(snapshot, appId, changes);
+      for (const appId of this.#routes.keys()) if (!snapshot.apps.has(appId)) this.#consider(snapshot, appId, changes);
     }
-    for (const appId of this.#routes.keys()) if (!routes.has(appId)) changedApps.push(appId);
-
     const clusterChanged = !sameClusterInfo(this.#table.cluster, snapshot.info);
-    if (changedApps.length === 0 && !clusterChanged) {
-      this.#routes = routes;
+    if (changes.length === 0 && !clusterChanged) {
       return { table: this.#table, diff: { added: [], removed: [], changed: [], apps: [], cluster: false } };
     }
-    const diff = { ...diffApps(this.#routes, routes, changedApps), cluster: clusterChanged };
-    this.#routes = routes;
-    this.#table = assemble(routes, snapshot.info, this.#table.version + 1, now);
+    const diff = { ...diffApps(changes), cluster: clusterChanged };
+    const version = this.#table.version + 1;
+    const patched = this.#patch(changes, snapshot.info, version, now);
+    for (const [appId, , after] of changes) {
+      if (after) this.#routes.set(appId, after);
+      else this.#routes.delete(appId);
+    }
+    if (patched) this.#table = patched;
+    else {
+      this.#table = assemble(this.#routes, snapshot.info, version, now);
+      this.#appIndex = new Map(this.#table.apps.map((a, i) => [a.appId, i]));
+      this.#serviceIndex = new Map(this.#table.services.map((sv, i) => [sv.key, i]));
+    }
     return { table: this.#table, diff };
+  }
+
+  #consider(snapshot: Snapshot, appId: string, changes: AppChange[]): void {
+    const before = this.#routes.get(appId);
+    const state = snapshot.apps.get(appId);
+    if (!state) {
+      if (before) changes.push([appId, before, undefined]);
+      return;
+    }
+    let r = this.#cache.get(state);
+    if (!r) {
+      r = appRoutes(state, this.#options);
+      // Routes equal to the served ones keep their identity, so consumers that cache per
+      // AppEntry or Service (DNS, the proxy) see no change.
+      if (before && sameAppRoutes(before, r)) r = before;
+      this.#cache.set(state, r);
+    }
+    if (before !== r) changes.push([appId, before, r]);
+  }
+
+  /**
+   * The common case of an event: apps changed their tasks but kept their services (same keys,
+   * same listen ports), so the served table's sorted arrays keep their order and the changed
+   * entries are replaced in place. Undefined when the change is of another kind.
+   */
+  #patch(changes: readonly AppChange[], cluster: ClusterInfo | undefined, version: number, now: number): RoutingTable | undefined {
+    const previous = this.#table;
+    let apps: AppEntry[] | undefined;
+    let services: Service[] | undefined;
+    let tasks = previous.counts.tasks;
+    let routableBackends = previous.counts.routableBackends;
+    let problemsChanged = false;
+    for (const [appId, before, after] of changes) {
+      const appAt = this.#appIndex.get(appId);
+      if (!before || !after || appAt === undefined || before.services.length !== after.services.length) return undefined;
+      for (let i = 0; i < after.services.length; i++) {
+        const b = before.services[i] as Service;
+        const a = after.services[i] as Service;
+        if (a.key !== b.key || a.listenPort !== b.listenPort) return undefined;
+      }
+      apps ??= previous.apps.slice();
+      services ??= previous.services.slice();
+      apps[appAt] = after.entry;
+      for (const sv of after.services) {
+        const at = this.#serviceIndex.get(sv.key);
+        if (at === undefined) return undefined;
+        services[at] = sv;
+      }
+      tasks += after.entry.tasks.length - before.entry.tasks.length;
+      routableBackends += after.routableBackends - before.routableBackends;
+      if (before.problems !== after.problems && JSON.stringify(before.problems) !== JSON.stringify(after.problems)) problemsChanged = true;
+    }
+    let problems = previous.problems;
+    if (problemsChanged) {
+      const all: LabelProblem[] = [];
+      for (const [appId, r] of this.#routes) {
+        const changed = changes.find((c) => c[0] === appId);
+        for (const p of (changed ? changed[2] : r)?.problems ?? []) all.push(p);
+      }
+      problems = all;
+    }
+    return {
+      version,
+      cluster,
+      builtAt: now,
+      services: services ?? previous.services,
+      apps: apps ?? previous.apps,
+      problems,
+      counts: { apps: previous.counts.apps, tasks, routableBackends },
+    };
   }
 }
 
@@ -320,13 +401,16 @@ function sameAppRoutes(a: AppRoutes, b: AppRoutes): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function diffApps(before: ReadonlyMap<string, AppRoutes>, after: ReadonlyMap<string, AppRoutes>, appIds: readonly string[]): Omit<TableDiff, 'cluster'> {
+/** One app whose routes differ from the served ones: [app id, before, after]. */
+type AppChange = readonly [string, AppRoutes | undefined, AppRoutes | undefined];
+
+function diffApps(changes: readonly AppChange[]): Omit<TableDiff, 'cluster'> {
   const added: Service[] = [];
   const removed: Service[] = [];
   const changed: ServiceChange[] = [];
-  for (const appId of appIds) {
-    const old = new Map((before.get(appId)?.services ?? []).map((s) => [s.key, s]));
-    for (const service of after.get(appId)?.services ?? []) {
+  for (const [, before, after] of changes) {
+    const old = new Map((before?.services ?? []).map((sv) => [sv.key, sv]));
+    for (const service of after?.services ?? []) {
       const previous = old.get(service.key);
       old.delete(service.key);
       if (!previous) added.push(service);
@@ -337,7 +421,7 @@ function diffApps(before: ReadonlyMap<string, AppRoutes>, after: ReadonlyMap<str
     }
     for (const service of old.values()) removed.push(service);
   }
-  return { added, removed, changed, apps: appIds };
+  return { added, removed, changed, apps: changes.map((c) => c[0]) };
 }
 
 function backendKey(b: Backend): string {

@@ -62,6 +62,8 @@ export class Tombstones {
 export interface EventsApplied {
   readonly snapshot: Snapshot;
   readonly refetch: ReadonlySet<string>;
+  /** Apps whose AppState differs from the input snapshot's (a hint for TableBuilder.build). */
+  readonly changed: ReadonlySet<string>;
 }
 
 /** Marathon instance conditions (instance_changed_event) as task states; undefined = not a task state change. */
@@ -90,6 +92,7 @@ class SnapshotEditor {
   #apps: Map<string, AppState> | undefined;
   readonly #tasks = new Map<string, Map<string, Task>>();
   readonly refetch = new Set<string>();
+  readonly changed = new Set<string>();
   readonly #tombstones: Tombstones;
 
   constructor(base: Snapshot, tombstones: Tombstones) {
@@ -115,6 +118,7 @@ class SnapshotEditor {
   setApp(appId: string, state: AppState | undefined): void {
     this.#apps ??= new Map(this.#base.apps);
     this.#tasks.delete(appId);
+    this.changed.add(appId);
     if (state) this.#apps.set(appId, state);
     else this.#apps.delete(appId);
   }
@@ -135,6 +139,7 @@ class SnapshotEditor {
       if (!state || sameTasks(state.tasks, tasks)) continue;
       apps ??= new Map(this.#base.apps);
       apps.set(appId, { app: state.app, tasks });
+      this.changed.add(appId);
     }
     return apps ? { apps, info: this.#base.info } : this.#base;
   }
@@ -150,7 +155,7 @@ function sameTasks(a: ReadonlyMap<string, Task>, b: ReadonlyMap<string, Task>): 
 export function applyEvents(snapshot: Snapshot, events: readonly MarathonEvent[], tombstones: Tombstones): EventsApplied {
   const editor = new SnapshotEditor(snapshot, tombstones);
   for (const event of events) applyEvent(editor, event);
-  return { snapshot: editor.finish(), refetch: editor.refetch };
+  return { snapshot: editor.finish(), refetch: editor.refetch, changed: editor.changed };
 }
 
 function applyEvent(editor: SnapshotEditor, event: MarathonEvent): void {

@@ -168,3 +168,42 @@ describe('cluster info', () => {
     expect(moved.diff.cluster).toBe(true);
   });
 });
+
+describe('incremental builds', () => {
+  it('patched and narrowed builds give the same table as a build from scratch, over random changes', () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const ids = Array.from({ length: 30 }, (_, i) => `/r/app${i}`);
+    const states = new Map(ids.slice(0, 20).map((id, i) => [id, appState(app(id, { ports: [port(0, 10100 + i)] }), [task(id, 1), task(id, 2)])]));
+    const hinted = new TableBuilder(OPTIONS);
+    const full = new TableBuilder(OPTIONS);
+    hinted.build({ apps: new Map(states) });
+    full.build({ apps: new Map(states) });
+    for (let step = 0; step < 300; step++) {
+      const id = ids[Math.floor(random() * ids.length)] as string;
+      const current = states.get(id);
+      const roll = random();
+      if (!current) states.set(id, appState(app(id, { ports: [port(0, 10100 + ids.indexOf(id))] }), [task(id, 1)]));
+      else if (roll < 0.1) states.delete(id);
+      else if (roll < 0.2) states.set(id, appState(app(id, { ports: [port(0, 10500 + step)] }), [...current.tasks.values()]));
+      else if (roll < 0.3) states.set(id, appState(app(id, { labels: { HAPROXY_GROUP: 'external', HAPROXY_0_PORT: 'x' } }), [...current.tasks.values()]));
+      else {
+        const n = 1 + Math.floor(random() * 5);
+        const tasks = [...current.tasks.values()];
+        const t = task(id, n, { health: random() < 0.5 ? 'none' : 'unhealthy', state: random() < 0.2 ? 'TASK_KILLING' : 'TASK_RUNNING' });
+        states.set(id, appState(current.app, tasks.some((x) => x.id === t.id) ? tasks.map((x) => (x.id === t.id ? t : x)) : [...tasks, t]));
+      }
+      const a = hinted.build({ apps: new Map(states) }, 0, [id]).table;
+      const b = full.build({ apps: new Map(states) }, 0).table;
+      // The reference: a table built from scratch by a fresh builder.
+      const scratch = new TableBuilder(OPTIONS).build({ apps: new Map(states) }, 0).table;
+      expect(a.version, `step ${step}`).toBe(b.version);
+      const content = (t: typeof a) => ({ services: t.services, apps: t.apps, problems: t.problems, counts: t.counts });
+      expect(content(a), `step ${step}`).toEqual(content(scratch));
+      expect(content(b), `step ${step}`).toEqual(content(scratch));
+    }
+  });
+});
