@@ -12,7 +12,12 @@
  *   changes; a new framework name (`F`, in every name) rebuilds everything, into a new zone.
  * - Agent names resolved by the HostCache are tracked per user (app id, or the cluster): a host
  *   whose IPs change re-derives the apps on it; a host nobody uses any more is released.
+ * - The Habitat rings' names (`*.habitat.D`) are a source of their own: the Habitat apps are kept
+ *   by id, and when one of them is added, changed or removed (or an app becomes or stops being
+ *   one), the ring records are derived again from those apps alone (rings are small) and only the
+ *   difference is applied. Other apps' changes never touch them.
  */
+import { detectHabitat } from '../habitat/detect.ts';
 import { sameClusterInfo } from '../model/cluster.ts';
 import type { AppEntry, RoutingTable } from '../model/routing-table.ts';
 import {
@@ -21,6 +26,8 @@ import {
   enumerateTasks,
   frameworkLabel,
   NS_LABEL,
+  recordId,
+  ringRecords,
   type AppRecords,
   type ClusterRecords,
   type DeriveContext,
@@ -29,6 +36,7 @@ import {
   type NamingOptions,
   type RecordSet,
   type TaskRecords,
+  type ZoneRecord,
 } from './names.ts';
 import { LiveZone } from './zone.ts';
 
@@ -121,6 +129,10 @@ export class LiveRecords {
   /** Hosts that lost their last user during this update (released at its end unless used again). */
   readonly #unused = new Set<string>();
   #enumerated: EnumTask[] | undefined;
+  /** The Habitat apps being served, by app id (what the ring records are derived from). */
+  readonly #habitat = new Map<string, AppEntry>();
+  /** The ring-wide records in the zone. */
+  #rings: readonly ZoneRecord[] = [];
 
   /**
    * `lookup` gives a host's IPs from the cache (and starts resolving it); `release` is told about a
@@ -152,7 +164,9 @@ export class LiveRecords {
       changes = diffSorted(this.#apps, next) ?? [];
     }
     const ctx = this.#context();
+    let rings = false;
     for (const [before, after] of changes) {
+      if (this.#habitatChanged(before, after)) rings = true;
       const old = before ? this.#records.get(before) : undefined;
       if (after) {
         const records = appRecords(after, ctx, old ?? this.#records.get(after));
@@ -165,6 +179,7 @@ export class LiveRecords {
       }
     }
     this.#apps = next;
+    if (rings) this.#setRings(table);
     return { rebuilt: false, apps: changes.length, names: this.#commit(serial) };
   }
 
@@ -215,6 +230,8 @@ export class LiveRecords {
     const users = [...this.#hostUsers.keys()];
     this.#hostUsers.clear();
     this.#byId.clear();
+    this.#habitat.clear();
+    this.#rings = [];
     this.#zone = this.#newZone();
     this.#framework = framework;
     this.#cluster = undefined;
@@ -226,10 +243,39 @@ export class LiveRecords {
       this.#records.set(app, records);
       this.#byId.set(app.appId, app);
       this.#replace(undefined, records);
+      this.#habitatChanged(undefined, app);
     }
     this.#apps = apps;
+    this.#setRings(table);
     for (const host of users) if (!this.#hostUsers.has(host)) this.#unused.add(host);
     return { rebuilt: true, apps: apps.length, names: this.#commit(serial) };
+  }
+
+  /** Keep the Habitat apps up to date with one app's change; true when the rings may have changed. */
+  #habitatChanged(before: AppEntry | undefined, after: AppEntry | undefined): boolean {
+    const was = before !== undefined && this.#habitat.delete(before.appId);
+    if (after && detectHabitat(after.app)) {
+      this.#habitat.set(after.appId, after);
+      return true;
+    }
+    return was;
+  }
+
+  /** Derive the ring records from the Habitat apps, and apply the difference to the zone. */
+  #setRings(table: RoutingTable): void {
+    const old = this.#rings;
+    const next = this.#habitat.size === 0 ? [] : ringRecords({ ...table, apps: [...this.#habitat.values()] }, this.#options.domain);
+    if (old.length === 0 && next.length === 0) return;
+    const zone = this.#zone;
+    const before = new Set(old.map(recordId));
+    const after = new Set<string>();
+    for (const r of next) {
+      const id = recordId(r);
+      after.add(id);
+      if (!before.has(id)) zone.add(r);
+    }
+    for (const r of old) if (!after.has(recordId(r))) zone.remove(r);
+    this.#rings = next;
   }
 
   #setCluster(next: ClusterRecords): void {

@@ -14,14 +14,29 @@
  *   the DiscoveryInfo port is the host port when the port has one, else the container port, exactly as
  *   Marathon fills DiscoveryInfo (`TaskEntry.endpoints` holds that number).
  * Plus `leader`, `master`, `master0`, `_leader._tcp/_udp`, Marathon's own `F.D` and
- * `_framework._tcp.F.D`, `slave.D`, `_slave._tcp.D` and the name server `ns1.D`.
+ * `_framework._tcp.F.D`, `slave.D`, `_slave._tcp.D` and the name server `ns1.D`; and pacer's own
+ * Habitat ring names under `habitat.D` (`ringRecords`, from src/habitat/dns.ts).
  */
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { IpSource } from '../config/options.ts';
 import { TERMINAL_STATES } from '../model/app.ts';
 import type { ClusterInfo } from '../model/cluster.ts';
 import type { AppEntry, RoutingTable, TaskEntry } from '../model/routing-table.ts';
+import { ringDnsRecords } from '../habitat/dns.ts';
+import { agentSuffix, canonicalLabel, frameworkLabel, isEncodableName, rfc1123Label, taskHash, toHostname } from './labels.ts';
+
+export {
+  agentSuffix,
+  canonicalLabel,
+  domainFrag,
+  frameworkLabel,
+  isEncodableName,
+  rfc1123Label,
+  rfc952Label,
+  taskHash,
+  toHostname,
+  zbase32,
+} from './labels.ts';
 
 /** Mesos-DNS's `SRVRecordDefaultWeight`. */
 export const SRV_WEIGHT = 1;
@@ -29,136 +44,6 @@ export const SRV_WEIGHT = 1;
 export const AGENT_PORT = 5051;
 /** Label of the name server (Mesos-DNS's `SOAMname` default `ns1.<domain>`). */
 export const NS_LABEL = 'ns1';
-
-// ---------------------------------------------------------------------------------------------
-// Labels (records/labels in Mesos-DNS)
-
-function mapChar(code: number): string {
-  if (code >= 65 && code <= 90) return String.fromCharCode(code + 32);
-  if ((code >= 97 && code <= 122) || (code >= 48 && code <= 57)) return String.fromCharCode(code);
-  if (code === 45 || code === 46 || code === 95) return '-';
-  return '';
-}
-
-function trimLeft(s: string, cut: string): string {
-  let i = 0;
-  while (i < s.length && cut.includes(s[i]!)) i++;
-  return s.slice(i);
-}
-
-function trimRight(s: string, cut: string): string {
-  let i = s.length;
-  while (i > 0 && cut.includes(s[i - 1]!)) i--;
-  return s.slice(0, i);
-}
-
-function label(name: string, maxLength: number, left: string, right: string): string {
-  let mapped = '';
-  // Go's bytes.Map works on runes: a non-ASCII character maps to nothing as a whole.
-  for (const ch of name) mapped += ch.length === 1 ? mapChar(ch.charCodeAt(0)) : '';
-  const trimmed = trimLeft(mapped, left);
-  const size = Math.min(trimmed.length, maxLength);
-  const head = trimRight(trimmed.slice(0, size), right);
-  if (head.length === size) return head;
-  const tail = trimLeft(trimmed.slice(size), right);
-  return tail.length > 0 ? head + tail.slice(0, Math.min(tail.length, size - head.length)) : head;
-}
-
-/**
- * Mesos-DNS's RFC 1123 label (its default, `EnforceRFC952=false`): `A-Z` lower-cased, `a-z0-9` kept,
- * `-`, `.` and `_` become `-`, everything else dropped; leading dashes stripped, cut at 63, trailing
- * dashes stripped, with characters after the cut filling the gap.
- */
-export function rfc1123Label(name: string): string {
-  return label(name, 63, '-', '-');
-}
-
-/** Mesos-DNS's RFC 952 label (`EnforceRFC952=true`): at most 24, no leading digits. Kept for reference and tests. */
-export function rfc952Label(name: string): string {
-  return label(name, 24, '-0123456789', '-');
-}
-
-/** `DomainFrag`: split on `.`, sanitise each part, drop empty parts, join with `.`. */
-export function domainFrag(name: string, spec: (s: string) => string = rfc1123Label): string {
-  return name
-    .split('.')
-    .map(spec)
-    .filter((l) => l !== '')
-    .join('.');
-}
-
-/** Marathon's `PathId.toHostname`: `/prod/web` → `web.prod`. */
-export function toHostname(appId: string): string {
-  return appId
-    .split('/')
-    .filter((s) => s !== '')
-    .reverse()
-    .join('.');
-}
-
-const ZBASE32 = 'ybndrfg8ejkmcpqxot1uwisza345h769';
-
-/** z-base-32 (Zooko's alphabet, most significant bits first, no padding). */
-export function zbase32(bytes: Uint8Array): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += ZBASE32[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += ZBASE32[(buffer << (5 - bits)) & 31];
-  return out;
-}
-
-/** `H`: the first 5 characters of z-base-32(SHA-1(task id)). */
-export function taskHash(taskId: string): string {
-  return zbase32(createHash('sha1').update(taskId, 'utf8').digest()).slice(0, 5);
-}
-
-/** `S`: the agent id after its last `-`, lower-cased (`…-S1` → `s1`), sanitised as a label. */
-export function agentSuffix(agentId: string): string {
-  const i = agentId.lastIndexOf('-');
-  return rfc1123Label(agentId.slice(i + 1).toLowerCase());
-}
-
-/** The framework part `F` (Marathon's `framework_name` through `DomainFrag`; `marathon` when empty). */
-export function frameworkLabel(frameworkName: string | undefined): string {
-  return domainFrag(frameworkName ?? 'marathon') || 'marathon';
-}
-
-/**
- * The canonical task label `T-H-S`. A `T` of 63 characters would make it longer than a DNS label
- * may be (Mesos-DNS then generates names nobody can ask for); pacer shortens `T` in this one label
- * so that the SRV targets of long app names still resolve.
- */
-export function canonicalLabel(taskLabel: string, hash: string, suffix: string): string {
-  const tail = `-${hash}-${suffix}`;
-  const room = 63 - tail.length;
-  const head = taskLabel.length > room ? trimRight(taskLabel.slice(0, room), '-') : taskLabel;
-  return head + tail;
-}
-
-/** Whether a lower-case dotted name (no trailing dot) can be written on the wire: labels of 1-63 of `[a-z0-9_-]`, not starting with `-`. */
-export function isEncodableName(name: string): boolean {
-  if (name.length === 0 || name.length > 253) return false;
-  let labelLength = 0;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c === 46) {
-      if (labelLength === 0) return false;
-      labelLength = 0;
-      continue;
-    }
-    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c === 45 && labelLength > 0);
-    if (!ok || ++labelLength > 63) return false;
-  }
-  return labelLength > 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -563,6 +448,29 @@ export function appRecords(app: AppEntry, ctx: DeriveContext, previous?: AppReco
 }
 
 /**
+ * The ring-wide names of the Habitat rings in the table (`_hab-gossip._R._udp.habitat.D`,
+ * `T-H-S.R.habitat.D`, `R.habitat.D`, …: src/habitat/dns.ts says which), as zone records: those
+ * that can be written on the wire, each once. They depend on the Habitat apps' entries only (and
+ * not on agent lookups: a member's address is what the peer list says).
+ */
+export function ringRecords(table: RoutingTable, domain: string): ZoneRecord[] {
+  const out: ZoneRecord[] = [];
+  for (const r of ringDnsRecords(table, domain)) {
+    for (const ip of r.a) pushIp(out, r.name, ip);
+    for (const ip of r.aaaa) pushIp(out, r.name, ip);
+    for (const s of r.srv) pushSrv(out, r.name, s.target, s.port);
+  }
+  if (out.length < 2) return out;
+  const seen = new Set<string>();
+  return out.filter((r) => {
+    const id = recordId(r);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+/**
  * `/v1/enumerate`: every listed task with its records, a record under the first task that produced
  * it (records of the cluster and the agents are not listed, and not listed again under a task).
  */
@@ -587,7 +495,10 @@ export function enumerateTasks(cluster: ClusterRecords, apps: readonly AppRecord
   return out;
 }
 
-/** Every record Mesos-DNS would serve for this table (routable tasks only), built from scratch. */
+/**
+ * Every record pacer serves for this table, built from scratch: what Mesos-DNS would serve (routable
+ * tasks only), plus the Habitat rings' names under `habitat.D`. The definition the live zone is tested against.
+ */
 export function buildRecords(table: RoutingTable, options: NamingOptions, lookup: HostLookup): RecordSet {
   const cluster = clusterRecords(table.cluster, options, lookup);
   const ctx: DeriveContext = { domain: options.domain, framework: cluster.framework, ipSources: options.ipSources, lookup };
@@ -607,6 +518,8 @@ export function buildRecords(table: RoutingTable, options: NamingOptions, lookup
   for (const r of cluster.records) add(r);
   for (const app of apps) for (const t of app.tasks) for (const r of t.agent) add(r);
   for (const app of apps) for (const t of app.tasks) for (const r of t.records) add(r);
+  // Habitat rings: not an app's records (not listed by `/v1/enumerate`).
+  for (const r of ringRecords(table, options.domain)) add(r);
   return {
     domain: options.domain,
     framework: cluster.framework,

@@ -1,6 +1,8 @@
 /**
- * Ring-wide DNS names for Habitat rings. Pure. The DNS zone builder adds these to the zone
- * (src/dns/ owns the wire; this module only says which names hold which records).
+ * Ring-wide DNS names for Habitat rings. Pure. The DNS server serves them: `ringRecords` in
+ * src/dns/names.ts turns them into zone records (for `buildRecords`, the from-scratch reference, and
+ * for the live zone in src/dns/live.ts, which derives them again only when a Habitat app changes).
+ * src/dns/ owns the wire; this module only says which names hold which records.
  *
  * For ring `R` (sanitised as one label, as Mesos-DNS sanitises task names) in the zone `D`:
  * - `_hab-gossip._R._udp.habitat.D` and `_hab-gossip._R._tcp.habitat.D` SRV → one target per ring
@@ -16,7 +18,7 @@
  * Members are the ring's routable tasks only (rings.ts), so the names follow the peer list.
  */
 import { isIP } from 'node:net';
-import { agentSuffix, canonicalLabel, rfc1123Label, taskHash, toHostname } from '../dns/names.ts';
+import { agentSuffix, canonicalLabel, rfc1123Label, taskHash, toHostname } from '../dns/labels.ts';
 import type { RoutingTable } from '../model/routing-table.ts';
 import { GOSSIP_PORT_NAME, HTTP_PORT_NAME } from './detect.ts';
 import { buildRings, type HabitatView, type RingMember } from './rings.ts';

@@ -1,8 +1,8 @@
 /**
  * The live zone against the zone built from scratch: after every step of random table changes
  * (apps added and removed, tasks started, killed, turning unhealthy and back, apps redeployed,
- * agent names resolving to other IPs, the Mesos and Marathon leaders moving, the framework renamed),
- * every name answers every type exactly as a zone built from scratch for the same table does
+ * agent names resolving to other IPs, the Mesos and Marathon leaders moving, the framework renamed,
+ * Habitat apps joining, leaving and moving between rings), every name answers every type exactly as a zone built from scratch for the same table does
  * (answer sets compared without their shuffle order), and `/v1` sees the same records.
  */
 import { isIP } from 'node:net';
@@ -99,6 +99,8 @@ const AGENTS = ['10.0.0.1', '10.0.0.2', 'agent-3.example.com', 'agent-4.example.
 const AGENT_IDS = ['c0ffee-S1', 'c0ffee-S2', 'c0ffee-S33', undefined, 'weird--'];
 const GROUPS = ['', '/prod', '/q/logs', '/Upper.Case', '/a-very-long-group-name-that-goes-on-and-on-and-on-and-on-and-on-and-on'];
 const MODES: NetworkMode[] = ['host', 'container/bridge', 'container'];
+/** `HABITAT_RING` values: sanitised alike (`prod`/`Prod`), too long for a label, nothing left after sanitising, blank (ring `default`). */
+const RINGS = ['prod', 'Prod', 'blue_ring', 'r'.repeat(70), '--', ' '];
 
 interface World {
   readonly apps: Map<string, AppState>;
@@ -124,6 +126,23 @@ function randomPorts(rnd: () => number, mode: NetworkMode): AppPort[] {
   );
 }
 
+/** A Habitat app's ports: `hab-gossip` (`udp,tcp`, now and then `tcp` only), often a `hab-http`. */
+function habitatPorts(rnd: () => number, mode: NetworkMode): AppPort[] {
+  // Bridge: a container port of 0 takes the host port (a member); 9638 with a random host port is remapped (left out).
+  const inside = (fixed: number) => (mode === 'host' ? undefined : mode === 'container/bridge' && rnd() < 0.6 ? 0 : fixed);
+  const ports = [
+    port(0, 10100, { name: 'hab-gossip', protocols: rnd() < 0.85 ? ['udp', 'tcp'] : ['tcp'], hasHostPort: mode !== 'container' || rnd() < 0.5, containerPort: inside(9638) }),
+  ];
+  if (rnd() < 0.6) ports.push(port(1, 10101, { name: 'hab-http', hasHostPort: mode !== 'container' || rnd() < 0.5, containerPort: inside(9631) }));
+  return ports;
+}
+
+function habitatLabels(rnd: () => number): Record<string, string> {
+  const labels: Record<string, string> = { HAPROXY_GROUP: 'external', HABITAT_RING: pick(rnd, RINGS) };
+  if (rnd() < 0.2) labels['HABITAT_PERMANENT_PEER'] = 'true';
+  return labels;
+}
+
 function randomTask(world: World, rnd: () => number, a: App): Task {
   const n = ++world.taskCounter;
   const host = pick(rnd, AGENTS);
@@ -142,7 +161,7 @@ function randomApp(world: World, rnd: () => number): AppState {
   const mode = pick(rnd, MODES);
   const name = rnd() < 0.1 ? 'x'.repeat(60 + Math.floor(rnd() * 6)) : pick(rnd, ['web', 'api', 'db', 'cache', 'Worker_1', 'slave', 'leader']);
   const id = `${pick(rnd, GROUPS)}/${name}${Math.floor(rnd() * 20)}`;
-  const a = app(id, { networkMode: mode, ports: randomPorts(rnd, mode) });
+  const a = rnd() < 0.35 ? app(id, { networkMode: mode, ports: habitatPorts(rnd, mode), labels: habitatLabels(rnd) }) : app(id, { networkMode: mode, ports: randomPorts(rnd, mode) });
   const tasks = Array.from({ length: Math.floor(rnd() * 4) }, () => randomTask(world, rnd, a));
   return { app: a, tasks: new Map(tasks.map((t) => [t.id, t])) };
 }
@@ -187,11 +206,22 @@ function mutate(world: World, rnd: () => number): { what: string; hosts?: string
     return { what: `task ${t.id} ${JSON.stringify(change)}` };
   }
   if (roll < 0.78) {
-    // A redeploy with other ports: the same tasks under a new App.
+    // A redeploy: the same tasks under a new App, with other ports, or as a Habitat app (another
+    // ring, the ring label dropped, Habitat ports added or taken away).
     const s = someApp();
-    const a = { ...s.app, ports: randomPorts(rnd, s.app.networkMode), version: `v${world.taskCounter}` };
+    const change = rnd();
+    const version = `v${world.taskCounter}`;
+    const mode = s.app.networkMode;
+    const a: App =
+      change < 0.4
+        ? { ...s.app, ports: randomPorts(rnd, mode), version }
+        : change < 0.7
+          ? { ...s.app, labels: habitatLabels(rnd), version }
+          : change < 0.85
+            ? { ...s.app, labels: { HAPROXY_GROUP: 'external' }, version }
+            : { ...s.app, ports: habitatPorts(rnd, mode), version };
     world.apps.set(a.id, { app: a, tasks: s.tasks });
-    return { what: `redeploy ${a.id}` };
+    return { what: `redeploy ${a.id} ${JSON.stringify(a.labels)} ${a.ports.map((p) => p.name).join(',')}` };
   }
   if (roll < 0.86) {
     const host = pick(rnd, AGENTS.filter((h) => isIP(h) === 0));
@@ -211,7 +241,8 @@ function mutate(world: World, rnd: () => number): { what: string; hosts?: string
   return { what: `framework ${frameworkName}` };
 }
 
-function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]): void {
+/** Returns how many steps served Habitat ring names (so that a run that never had any is noticed). */
+function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]): number {
   const rnd = random(seed);
   const world: World = { apps: new Map(), info: undefined, resolved: new Map([['agent-3.example.com', ['10.0.0.3']]]), serial: 100, taskCounter: 0 };
   const lookup: HostLookup = (host) => (isIP(host) !== 0 ? [host] : world.resolved.get(host));
@@ -228,6 +259,7 @@ function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]
   const reference = new Answerer({ domain: 'mesos', forwarding: false });
   let table: RoutingTable = builder.build({ apps: world.apps, info: world.info }).table;
   live.apply(table, world.serial);
+  let ringSteps = 0;
   for (let step = 0; step < steps; step++) {
     const change = mutate(world, rnd);
     world.serial++;
@@ -239,6 +271,7 @@ function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]
     const label = `seed ${seed} step ${step} (${change.what})`;
     const records = buildRecords(table, options, lookup);
     const scratch = buildZone(records, { ttl: TTL, serial: world.serial });
+    if ([...records.names.keys()].some((name) => name.endsWith('.habitat.mesos'))) ringSteps++;
     expectSameZone(live.zone, scratch, label);
     // `/v1` reads the live records.
     const liveRecords = live.records();
@@ -265,15 +298,16 @@ function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]
     if (mesos) inUse.add(mesos.host);
     expect([...held].sort(), label).toEqual([...inUse].sort());
   }
+  return ringSteps;
 }
 
 describe('the live zone', () => {
   it('answers like a zone built from scratch through random table changes (netinfo, host)', () => {
-    for (const seed of [1, 2, 3]) runSequence(seed, 150, ['netinfo', 'host']);
+    for (const seed of [1, 2, 3]) expect(runSequence(seed, 150, ['netinfo', 'host'])).toBeGreaterThan(50);
   });
 
   it('answers like a zone built from scratch with the agents first (host, netinfo)', () => {
-    for (const seed of [11, 12]) runSequence(seed, 150, ['host', 'netinfo']);
+    for (const seed of [11, 12]) expect(runSequence(seed, 150, ['host', 'netinfo'])).toBeGreaterThan(50);
   });
 });
 
@@ -325,6 +359,56 @@ describe('the cost of a change', () => {
     expect(renamed.rebuilt).toBe(true);
     expect(live.zone).not.toBe(zone);
     expect(live.zone.names.has(keyOfName('app13-g3.other.mesos'))).toBe(true);
+  });
+
+  it('redoes the ring names only when a Habitat app changes, and by their difference', () => {
+    const apps = states(30);
+    const ringApp = app('/hab/redis', { labels: { HABITAT_RING: 'prod' }, ports: [port(0, 10100, { name: 'hab-gossip', protocols: ['udp', 'tcp'] })] });
+    const members = [1, 2, 3].map((k) => task('/hab/redis', 900 + k, { host: `10.0.9.${k}`, ipAddresses: [`10.0.9.${k}`], ports: [31900 + k] }));
+    apps.set(ringApp.id, { app: ringApp, tasks: new Map(members.map((t) => [t.id, t])) });
+    // The same app outside Habitat (its port named otherwise), to tell its own names from the ring's.
+    const twinApp = app('/hab/twin', { ports: [port(0, 10101, { name: 'gossip', protocols: ['udp', 'tcp'] })] });
+    const twins = [1, 2, 3].map((k) => task('/hab/twin', 950 + k, { host: `10.0.9.${k}`, ipAddresses: [`10.0.8.${k}`], ports: [31950 + k] }));
+    apps.set(twinApp.id, { app: twinApp, tasks: new Map(twins.map((t) => [t.id, t])) });
+    const builder = new TableBuilder({ groups: ['*'], strictMode: false, healthCheck: true, bind: '0.0.0.0' });
+    const live = new LiveRecords(options, lookup);
+    live.apply(builder.build({ apps }).table, 1);
+    const names = live.records().names;
+    const gossip = '_hab-gossip._prod._udp.habitat.mesos';
+    expect(names.get('prod.habitat.mesos')?.a.slice().sort()).toEqual(['10.0.9.1', '10.0.9.2', '10.0.9.3']);
+    expect(names.get(gossip)?.srv.map((s) => s.port).sort()).toEqual([31901, 31902, 31903]);
+    const ringEntry = live.zone.names.get(keyOfName('prod.habitat.mesos'));
+
+    // Another app's task turns unhealthy: the ring's names are not re-encoded.
+    const other = apps.get('/g1/app11')!;
+    const t = [...other.tasks.values()][0]!;
+    apps.set(other.app.id, { app: other.app, tasks: new Map([...other.tasks, [t.id, { ...t, health: 'unhealthy' as const }]]) });
+    const unrelated = live.apply(builder.build({ apps: new Map(apps) }).table, 2);
+    expect(unrelated.apps).toBe(1);
+    expect(unrelated.names).toBeLessThanOrEqual(16);
+    expect(live.zone.names.get(keyOfName('prod.habitat.mesos'))).toBe(ringEntry);
+
+    // A member turns unhealthy: it leaves the ring's names; only what changed is re-encoded: what
+    // the same change costs outside Habitat, plus the ring's A, the member's name and three SRV names
+    // (`_hab-http` too: host networking without a `hab-http` port lists the supervisor's default 9631).
+    const twin = twins[1]!;
+    apps.set(twinApp.id, { app: twinApp, tasks: new Map([...apps.get(twinApp.id)!.tasks, [twin.id, { ...twin, health: 'unhealthy' as const }]]) });
+    const control = live.apply(builder.build({ apps: new Map(apps) }).table, 3);
+    expect(control.apps).toBe(1);
+    expect(live.zone.names.get(keyOfName('prod.habitat.mesos'))).toBe(ringEntry);
+    const sick = members[1]!;
+    apps.set(ringApp.id, { app: ringApp, tasks: new Map([...apps.get(ringApp.id)!.tasks, [sick.id, { ...sick, health: 'unhealthy' as const }]]) });
+    const update = live.apply(builder.build({ apps: new Map(apps) }).table, 4);
+    expect(update.apps).toBe(1);
+    expect(update.names).toBe(control.names + 5);
+    expect(names.get('prod.habitat.mesos')?.a.slice().sort()).toEqual(['10.0.9.1', '10.0.9.3']);
+    expect(names.get(gossip)?.srv.map((s) => s.port).sort()).toEqual([31901, 31903]);
+
+    // The app leaves the ring (label gone, no gossip port): its names go, the sub-zone with them.
+    apps.set(ringApp.id, { app: { ...ringApp, labels: {}, ports: [port(0, 10100)], version: 'v2' }, tasks: apps.get(ringApp.id)!.tasks });
+    live.apply(builder.build({ apps: new Map(apps) }).table, 5);
+    expect([...names.keys()].filter((name) => name.endsWith('habitat.mesos'))).toEqual([]);
+    expect(live.zone.names.has(keyOfName('habitat.mesos'))).toBe(false);
   });
 
   it('takes apps in any order (tables are sorted; a table that is not is sorted first)', () => {
