@@ -3,10 +3,15 @@
  * in order, each for at most `timeoutMs` (2 s), over the transport the client used; the first reply
  * is passed through unchanged (the caller re-truncates it for UDP). All failing means SERVFAIL for
  * the client. A fresh socket per forwarded query keeps replies from being confused across queries.
+ *
+ * Spoofed replies (RFC 5452): each attempt goes out with an id of pacer's own (random, not the
+ * client's), and a reply counts only when it comes from the resolver's canonical address and port,
+ * carries that id and echoes the question; the client's id is written back into the reply. TCP
+ * replies are checked the same way.
  */
+import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { connect } from 'node:net';
-import { isIP } from 'node:net';
+import { connect, isIP, SocketAddress } from 'node:net';
 import type { Resolver } from '../config/options.ts';
 
 export const FORWARD_TIMEOUT_MS = 2_000;
@@ -40,15 +45,28 @@ export class Forwarder {
     return this.#resolvers.length > 0;
   }
 
-  /** The first upstream reply, or undefined when every resolver failed (or too many are in flight). */
+  /**
+   * The first upstream reply (with the client's id), or undefined when every resolver failed (or
+   * too many are in flight, or the query has no question to check replies against). Never rejects.
+   */
   async forward(query: Buffer, tcp: boolean): Promise<Buffer | undefined> {
     if (this.#inFlight >= MAX_IN_FLIGHT || this.#closed || query.length < 12) return undefined;
+    const questionEnd = questionSectionEnd(query);
+    if (questionEnd < 0) return undefined;
+    const clientId = query.readUInt16BE(0);
     this.#inFlight++;
     try {
       for (const resolver of this.#resolvers) {
         if (this.#closed) return undefined;
         try {
-          const reply = await (tcp ? this.#tcp(query, resolver) : this.#udp(query, resolver));
+          // A fresh id of our own per attempt: a spoofer has to guess it (and the socket's port).
+          const outgoing = Buffer.from(query);
+          const id = randomInt(0, 0x10000);
+          outgoing.writeUInt16BE(id, 0);
+          const accept = (msg: Buffer): boolean => msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2]! & 0x80) !== 0 && sameQuestion(outgoing, msg, questionEnd);
+          const upstream = await (tcp ? this.#tcp(outgoing, resolver, accept) : this.#udp(outgoing, resolver, accept));
+          const reply = Buffer.from(upstream);
+          reply.writeUInt16BE(clientId, 0);
           this.#onAttempt('ok');
           return reply;
         } catch (error) {
@@ -61,10 +79,10 @@ export class Forwarder {
     }
   }
 
-  #udp(query: Buffer, resolver: Resolver): Promise<Buffer> {
+  #udp(query: Buffer, resolver: Resolver, accept: (msg: Buffer) => boolean): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const socket: Socket = createSocket(isIP(resolver.host) === 6 ? 'udp6' : 'udp4');
-      const id = query.readUInt16BE(0);
+      const host = canonicalAddress(resolver.host);
       const handle = { close: () => finish(new Error('closed')) };
       const timer = setTimeout(() => finish(new TimeoutError()), this.#timeoutMs);
       let done = false;
@@ -73,24 +91,32 @@ export class Forwarder {
         done = true;
         clearTimeout(timer);
         this.#open.delete(handle);
-        socket.close();
+        try {
+          socket.close();
+        } catch {
+          // Already closed.
+        }
         if (error) reject(error);
         else resolve(reply!);
       };
       this.#open.add(handle);
       socket.on('error', (error) => finish(error));
       socket.on('message', (msg, rinfo) => {
-        // Only the resolver's reply to this query id counts; anything else is ignored.
-        if (rinfo.port !== resolver.port || rinfo.address !== resolver.host || msg.length < 12 || msg.readUInt16BE(0) !== id || (msg[2]! & 0x80) === 0) return;
+        // Only the resolver's reply to this query (our id, the same question) counts; anything else is ignored.
+        if (rinfo.port !== resolver.port || canonicalAddress(rinfo.address) !== host || !accept(msg)) return;
         finish(undefined, msg);
       });
-      socket.send(query, resolver.port, resolver.host, (error) => {
-        if (error) finish(error);
-      });
+      try {
+        socket.send(query, resolver.port, resolver.host, (error) => {
+          if (error) finish(error);
+        });
+      } catch (error) {
+        finish(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 
-  #tcp(query: Buffer, resolver: Resolver): Promise<Buffer> {
+  #tcp(query: Buffer, resolver: Resolver, accept: (msg: Buffer) => boolean): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: resolver.host, port: resolver.port });
       const handle = { close: () => finish(new Error('closed')) };
@@ -113,7 +139,9 @@ export class Forwarder {
         buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
         if (buffered.length < 2) return;
         const length = buffered.readUInt16BE(0);
-        if (buffered.length >= 2 + length) finish(undefined, Buffer.from(buffered.subarray(2, 2 + length)));
+        if (buffered.length < 2 + length) return;
+        const reply = Buffer.from(buffered.subarray(2, 2 + length));
+        finish(accept(reply) ? undefined : new Error('reply does not match the query'), reply);
       });
       const frame = Buffer.allocUnsafe(2 + query.length);
       frame.writeUInt16BE(query.length, 0);
@@ -127,6 +155,55 @@ export class Forwarder {
     this.#closed = true;
     for (const handle of [...this.#open]) handle.close();
   }
+}
+
+/** An IP literal in one spelling (`2001:DB8:0::1` → `2001:db8::1`); anything else as given. */
+export function canonicalAddress(address: string): string {
+  const family = isIP(address);
+  if (family === 0) return address;
+  try {
+    return new SocketAddress({ address, family: family === 6 ? 'ipv6' : 'ipv4' }).address;
+  } catch {
+    return address;
+  }
+}
+
+/** End of the question section of a message (header + QDCOUNT questions), or -1 when it cannot be walked. */
+function questionSectionEnd(msg: Buffer): number {
+  const count = msg.readUInt16BE(4);
+  let pos = 12;
+  for (let i = 0; i < count; i++) {
+    for (let hops = 0; ; hops++) {
+      if (hops > 128 || pos >= msg.length) return -1;
+      const len = msg[pos]!;
+      if (len === 0) {
+        pos++;
+        break;
+      }
+      if ((len & 0xc0) === 0xc0) {
+        pos += 2;
+        break;
+      }
+      if ((len & 0xc0) !== 0) return -1;
+      pos += 1 + len;
+    }
+    pos += 4;
+    if (pos > msg.length) return -1;
+  }
+  return pos;
+}
+
+/** Whether a reply echoes the query's question section (same count; names compared ASCII case-insensitively). */
+export function sameQuestion(query: Buffer, reply: Buffer, questionEnd: number): boolean {
+  if (reply.length < questionEnd || reply.readUInt16BE(4) !== query.readUInt16BE(4)) return false;
+  for (let i = 12; i < questionEnd; i++) {
+    let a = query[i]!;
+    let b = reply[i]!;
+    if (a >= 0x41 && a <= 0x5a) a |= 0x20;
+    if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+    if (a !== b) return false;
+  }
+  return true;
 }
 
 class TimeoutError extends Error {

@@ -1,14 +1,23 @@
 /**
- * The DNS consumer: UDP and TCP listeners (dns2's servers), the Answerer on the query path, the
- * forwarder, the agent-name cache, and the zone kept up to date with every routing-table version.
+ * The DNS consumer: the UDP listener (dns2's) and pacer's own TCP listener, the Answerer on the
+ * query path, the forwarder, the agent-name cache, and the zone kept up to date with every
+ * routing-table version.
+ *
+ * Nothing a client sends may take the process down: datagrams from source port 0 are dropped on
+ * arrival, every `send` is guarded (synchronous throws and asynchronous errors are counted), and
+ * the forwarding path cannot reject unhandled.
+ *
+ * DNS over TCP (RFC 1035 §4.2.2, RFC 7766): two-byte length framing, pipelining allowed with at
+ * most `maxInFlight` forwarded queries per connection; the connection stops being read while its
+ * unsent replies exceed `maxBuffered` bytes (resumed on 'drain'), is destroyed after `idleTimeoutMs`
+ * without traffic, and is cut on a message over `maxMessage` bytes; at most `maxConnections` at once.
  */
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { isIP, type Socket } from 'node:net';
+import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import dns2 from 'dns2';
-import type { Packet } from 'dns2';
 import { AdminRoutes, createAdminServer } from '../admin/server.ts';
 import type { ConfigValues } from '../config/load.ts';
 import { PacerError } from '../errors.ts';
@@ -40,6 +49,39 @@ export interface DnsContext {
   readonly resolveHost?: Resolve;
   /** For tests: the forwarding timeout (default 2 s). */
   readonly forwardTimeoutMs?: number;
+  /** For tests: the DNS-over-TCP limits (defaults: TCP_LIMITS). */
+  readonly tcp?: Partial<TcpLimits>;
+}
+
+export interface TcpLimits {
+  /** A connection without traffic in either direction for this long is destroyed. */
+  readonly idleTimeoutMs: number;
+  /** Queries of one connection being forwarded at once; reading stops at this many. */
+  readonly maxInFlight: number;
+  /** Unsent reply bytes of one connection above which it is no longer read (until 'drain'). */
+  readonly maxBuffered: number;
+  /** The largest query accepted; a bigger length prefix ends the connection. */
+  readonly maxMessage: number;
+  /** Connections at once (beyond it new ones are refused by closing them). */
+  readonly maxConnections: number;
+}
+
+export const TCP_LIMITS: TcpLimits = {
+  idleTimeoutMs: 10_000,
+  maxInFlight: 16,
+  maxBuffered: 256 * 1024,
+  maxMessage: 4_096,
+  maxConnections: 4_096,
+};
+
+/** Counters of what the listeners dropped or failed to send (also in `pacer_dns_malformed_total` for drops). */
+export interface DnsListenerStats {
+  /** UDP datagrams dropped on arrival (source port 0). */
+  udpDropped: number;
+  /** Replies whose send failed (thrown or reported asynchronously). */
+  sendErrors: number;
+  /** TCP connections cut for a message over the size limit. */
+  tcpOversize: number;
 }
 
 export interface DnsConsumer extends Consumer {
@@ -48,6 +90,13 @@ export interface DnsConsumer extends Consumer {
   /** The separate /v1 listener (`--dns-http-port`), when on. */
   readonly httpUrl: string | undefined;
   readonly zone: () => Zone | undefined;
+  /** The UDP listener's 'message' handler (exposed so tests can hand it datagrams no socket can send). */
+  readonly handleUdp: (data: Buffer, rinfo: RemoteInfo) => void;
+  readonly stats: Readonly<DnsListenerStats>;
+  /** Open DNS-over-TCP connections. */
+  readonly tcpConnections: () => number;
+  /** Reply bytes queued on DNS-over-TCP connections, not yet taken by the kernel. */
+  readonly tcpBuffered: () => number;
 }
 
 class UdpListener extends dns2.UDPServer {
@@ -59,6 +108,7 @@ class UdpListener extends dns2.UDPServer {
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::']);
+const EMPTY = Buffer.alloc(0);
 
 /** Addresses for `ns1.<domain>`: the listen address, or every non-internal interface address when listening on all. */
 export function nameServerAddresses(bind: string): string[] {
@@ -72,42 +122,6 @@ export function nameServerAddresses(bind: string): string[] {
     }
   }
   return out;
-}
-
-/** The wire form of a query dns2 decoded (TCP path): header, question, and OPT without options. */
-export function queryWire(packet: Packet): Buffer {
-  const h = packet.header as Packet['header'] & { ad?: number; cd?: number };
-  const flags =
-    (h.qr << 15) | (h.opcode << 11) | (h.aa << 10) | (h.tc << 9) | (h.rd << 8) | (h.ra << 7) | (h.z << 6) | ((h.ad ?? 0) << 5) | ((h.cd ?? 0) << 4) | (h.rcode & 0xf);
-  const parts: Buffer[] = [];
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(h.id & 0xffff, 0);
-  header.writeUInt16BE(flags & 0xffff, 2);
-  header.writeUInt16BE(packet.questions.length, 4);
-  parts.push(header);
-  for (const question of packet.questions) {
-    const labels = question.name === '' ? [] : question.name.split('.');
-    for (const l of labels) {
-      const bytes = Buffer.from(l, 'latin1');
-      parts.push(Buffer.from([Math.min(bytes.length, 255)]), bytes);
-    }
-    const tail = Buffer.alloc(5);
-    tail.writeUInt16BE(question.type & 0xffff, 1);
-    tail.writeUInt16BE(question.class & 0xffff, 3);
-    parts.push(tail);
-  }
-  const opts = packet.additionals.filter((r) => r.type === 41);
-  for (const opt of opts) {
-    const record = opt as unknown as { class: number; version?: number; doFlag?: boolean };
-    const rr = Buffer.alloc(11);
-    rr.writeUInt16BE(41, 1);
-    rr.writeUInt16BE(record.class & 0xffff, 3);
-    rr[6] = (record.version ?? 0) & 0xff;
-    rr[7] = record.doFlag ? 0x80 : 0;
-    parts.push(rr);
-  }
-  header.writeUInt16BE(opts.length, 10);
-  return Buffer.concat(parts);
 }
 
 function listenUdp(socket: UdpListener, port: number, host: string): Promise<void> {
@@ -203,25 +217,55 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
   Object.assign(metrics.dnsMalformed, { collect: flushMalformed });
   Object.assign(metrics.dnsTruncated, { collect: flushTruncated });
 
+  const stats: DnsListenerStats = { udpDropped: 0, sendErrors: 0, tcpOversize: 0 };
+
   // Forwarded queries: the reply's rcode is counted; UDP replies are cut to the client's size.
+  // Neither the forwarder nor `reply` may leave a rejected promise behind.
   const forwardQuery = new Query();
-  const forward = (req: Buffer, transport: Transport, reply: (buf: Buffer) => void) => {
+  const forward = (req: Buffer, transport: Transport, reply: (buf: Buffer) => void, done?: () => void) => {
     const copy = Buffer.from(req);
-    void forwarder.forward(copy, transport === TCP).then(
-      (upstream) => {
-        decodeQuery(copy, forwardQuery);
-        let out = upstream;
-        if (out && transport === UDP) out = truncateReply(out, udpLimit(forwardQuery));
-        if (!out) out = errorReply(copy, forwardQuery, RCODE.SERVFAIL, 0x80, true);
-        answerer.count(transport, forwardQuery.qtype, out.length >= 4 ? out[3]! & 0xf : RCODE.SERVFAIL);
-        reply(out);
-      },
-      (error: unknown) => log.error({ err: error }, 'dns forwarding failed'),
-    );
+    forwarder
+      .forward(copy, transport === TCP)
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'dns forwarding failed');
+        return undefined;
+      })
+      .then((upstream) => {
+        try {
+          decodeQuery(copy, forwardQuery);
+          let out = upstream;
+          if (out && transport === UDP) out = truncateReply(out, udpLimit(forwardQuery));
+          if (!out) out = errorReply(copy, forwardQuery, RCODE.SERVFAIL, 0x80, true);
+          answerer.count(transport, forwardQuery.qtype, out.length >= 4 ? out[3]! & 0xf : RCODE.SERVFAIL);
+          reply(out);
+        } catch (error) {
+          log.error({ err: error }, 'dns: replying to a forwarded query failed');
+        } finally {
+          done?.();
+        }
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'dns: forwarding bookkeeping failed'));
   };
 
   const udp = new UdpListener({ type: isIP(options.dnsBind) === 6 ? 'udp6' : 'udp4' });
-  udp.onPacket = (data, rinfo) => {
+  const onSent = (error: Error | null) => {
+    if (error) stats.sendErrors++;
+  };
+  /** Send a UDP reply; never throws (a bad port, a closed socket, EPERM… are counted). */
+  const sendUdp = (out: Buffer, port: number, address: string) => {
+    try {
+      udp.send(out, port, address, onSent);
+    } catch {
+      stats.sendErrors++;
+    }
+  };
+  const handleUdp = (data: Buffer, rinfo: RemoteInfo) => {
+    // Port 0 cannot be replied to (send throws ERR_SOCKET_BAD_PORT): a spoofed source; drop it.
+    if (rinfo.port === 0) {
+      stats.udpDropped++;
+      answerer.malformed++;
+      return;
+    }
     let reply: Buffer | typeof FORWARD | undefined;
     try {
       reply = answerer.answer(data, UDP);
@@ -232,43 +276,98 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     }
     if (reply === undefined) return;
     if (reply === FORWARD) {
-      forward(data, UDP, (out) => udp.send(out, rinfo.port, rinfo.address));
+      const port = rinfo.port;
+      const address = rinfo.address;
+      forward(data, UDP, (out) => sendUdp(out, port, address));
       return;
     }
-    udp.send(reply, rinfo.port, rinfo.address);
+    sendUdp(reply, rinfo.port, rinfo.address);
   };
+  udp.onPacket = handleUdp;
 
-  const tcp = new dns2.TCPServer();
-  tcp.maxConnections = 4_096;
-  tcp.on('request', (packet: Packet, send: (response: Buffer) => void, client: Socket) => {
-    let reply: Buffer | typeof FORWARD | undefined;
-    let wire: Buffer;
-    try {
-      wire = queryWire(packet);
-      reply = answerer.answer(wire, TCP);
-    } catch (error) {
-      log.error({ err: error }, 'dns: answering a TCP query failed');
-      client.destroy();
-      return;
-    }
-    if (reply === undefined) {
-      client.destroy();
-      return;
-    }
-    if (reply === FORWARD) {
-      forward(wire, TCP, send);
-      return;
-    }
-    send(reply);
-  });
-  tcp.on('requestError', () => {
-    answerer.malformed++;
-  });
+  const limits: TcpLimits = { ...TCP_LIMITS, ...context.tcp };
   const sockets = new Set<Socket>();
-  tcp.on('connection', (socket: Socket) => {
+  const serveTcp = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-  });
+    socket.on('error', () => {
+      // Resets and the like: the socket closes; nothing to do.
+    });
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+    let buffered: Buffer = EMPTY;
+    let inFlight = 0;
+    let ended = false;
+    const writeReply = (out: Buffer) => {
+      if (socket.destroyed || out.length > 0xffff) return;
+      const frame = Buffer.allocUnsafe(2 + out.length);
+      frame.writeUInt16BE(out.length, 0);
+      out.copy(frame, 2);
+      try {
+        socket.write(frame);
+      } catch {
+        stats.sendErrors++;
+      }
+    };
+    const pump = () => {
+      while (!socket.destroyed) {
+        if (inFlight >= limits.maxInFlight || socket.writableLength > limits.maxBuffered) {
+          socket.pause();
+          return;
+        }
+        if (buffered.length < 2) break;
+        const length = buffered.readUInt16BE(0);
+        if (length > limits.maxMessage) {
+          stats.tcpOversize++;
+          answerer.malformed++;
+          socket.destroy();
+          return;
+        }
+        if (buffered.length < 2 + length) break;
+        const wire = buffered.subarray(2, 2 + length);
+        buffered = buffered.length === 2 + length ? EMPTY : buffered.subarray(2 + length);
+        let reply: Buffer | typeof FORWARD | undefined;
+        try {
+          reply = answerer.answer(wire, TCP);
+        } catch (error) {
+          log.error({ err: error }, 'dns: answering a TCP query failed');
+          socket.destroy();
+          return;
+        }
+        if (reply === undefined) {
+          socket.destroy();
+          return;
+        }
+        if (reply === FORWARD) {
+          inFlight++;
+          forward(wire, TCP, writeReply, () => {
+            inFlight--;
+            pump();
+          });
+          continue;
+        }
+        writeReply(reply);
+      }
+      if (socket.destroyed) return;
+      if (ended) {
+        // The client is done sending: close once every reply is out (a partial message is dropped).
+        if (inFlight === 0) socket.end();
+        return;
+      }
+      socket.resume();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      pump();
+    });
+    socket.on('drain', pump);
+    socket.on('end', () => {
+      ended = true;
+      pump();
+    });
+  };
+  const tcp: NetServer = createNetServer({ allowHalfOpen: true }, serveTcp);
+  tcp.maxConnections = limits.maxConnections;
 
   const where = `${isIP(options.dnsBind) === 6 ? `[${options.dnsBind}]` : options.dnsBind}:${options.dnsPort}`;
   const listenError = (what: string, error: unknown) =>
@@ -359,6 +458,14 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     address: { host: address.address, port: address.port },
     httpUrl,
     zone: () => answerer.zone,
+    handleUdp,
+    stats,
+    tcpConnections: () => sockets.size,
+    tcpBuffered: () => {
+      let bytes = 0;
+      for (const s of sockets) bytes += s.writableLength;
+      return bytes;
+    },
     apply(next: RoutingTable) {
       if (next === table && answerer.zone) return;
       table = next;

@@ -14,6 +14,13 @@
  * Each flow counts in its upstream's `active` (unless `trackActive: false`), so `leastconn` and
  * `random` balance flows.
  *
+ * Each flow costs a socket (a file descriptor), so besides `maxFlows` per port there is a cap for
+ * the whole process, shared by every UdpProxy (`UdpProxy.maxProcessFlows`, default 20_000), and one
+ * per client IP address (`maxFlowsPerClient`, default 256); datagrams that would open a flow beyond
+ * any of them are dropped and counted. Datagrams from source port 0 (spoofed: they cannot be
+ * answered) are dropped and counted on arrival, and every `send` is guarded so that a failing one
+ * (thrown or reported later) costs a dropped datagram, never the process.
+ *
  * Hot path (a datagram of an existing flow): one map lookup by `address:port`, one timestamp, one
  * `send`. No closure or buffer is allocated per datagram; the received buffer is forwarded as is.
  */
@@ -31,6 +38,8 @@ export interface UdpProxyOptions {
   readonly idleTimeoutMs?: number;
   /** Default 10_000; beyond it new flows are dropped and counted. */
   readonly maxFlows?: number;
+  /** Flows of one client IP address at once (default 256); beyond it its new flows are dropped and counted. */
+  readonly maxFlowsPerClient?: number;
   /**
    * Optional hook for metrics, called (at most once per sweep interval, and on close) when the
    * number of flows or the cumulative count of dropped datagrams changed.
@@ -52,6 +61,7 @@ export interface UdpProxyOptions {
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_FLOWS = 10_000;
+const DEFAULT_MAX_FLOWS_PER_CLIENT = 256;
 /** Datagrams a flow holds while its upstream socket is still connecting; more are dropped. */
 const MAX_PENDING = 64;
 
@@ -77,9 +87,21 @@ class Flow {
 }
 
 export class UdpProxy {
+  /** Flows of all UdpProxy instances of the process at once; beyond it new flows are dropped and counted. */
+  static maxProcessFlows = 20_000;
+  static #processFlows = 0;
+
+  /** Open flows of every UdpProxy in the process. */
+  static get processFlows(): number {
+    return UdpProxy.#processFlows;
+  }
+
   readonly #options: UdpProxyOptions;
   readonly #idleTimeoutMs: number;
   readonly #maxFlows: number;
+  readonly #maxFlowsPerClient: number;
+  /** Open flows by client IP address. */
+  readonly #perClient = new Map<string, number>();
   readonly #track: boolean;
   readonly #flows = new Map<string, Flow>();
   #upstreams: readonly Upstream[] = [];
@@ -93,6 +115,7 @@ export class UdpProxy {
     this.#options = options;
     this.#idleTimeoutMs = Math.max(1, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#maxFlows = Math.max(0, options.maxFlows ?? DEFAULT_MAX_FLOWS);
+    this.#maxFlowsPerClient = Math.max(0, options.maxFlowsPerClient ?? DEFAULT_MAX_FLOWS_PER_CLIENT);
     this.#track = options.trackActive !== false;
   }
 
@@ -155,7 +178,10 @@ export class UdpProxy {
     return this.#flows.size;
   }
 
-  /** Datagrams dropped since start: no upstream, too many flows, or a flow still connecting with a full queue. */
+  /**
+   * Datagrams dropped since start: no upstream, too many flows (per port, per client IP or in the
+   * process), source port 0, a failed send, or a flow still connecting with a full queue.
+   */
   get dropped(): number {
     return this.#dropped;
   }
@@ -180,7 +206,21 @@ export class UdpProxy {
 
   // -- hot path ----------------------------------------------------------------------------------
 
+  /** The listening socket's 'message' handler (public so tests can hand it datagrams no socket can send). */
+  handleDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.#onClientDatagram(msg, rinfo);
+  }
+
+  readonly #onSendDone = (error: Error | null): void => {
+    if (error) this.#dropped++;
+  };
+
   readonly #onClientDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    // Nothing can be sent back to port 0 (send throws ERR_SOCKET_BAD_PORT): a spoofed source.
+    if (rinfo.port === 0) {
+      this.#dropped++;
+      return;
+    }
     const key = `${rinfo.address}:${rinfo.port}`;
     let flow = this.#flows.get(key);
     if (flow === undefined) {
@@ -193,7 +233,7 @@ export class UdpProxy {
     flow.lastSeen = Date.now();
     const pending = flow.pending;
     if (pending === undefined) {
-      flow.socket.send(msg);
+      this.#sendUpstream(flow, msg);
     } else if (pending.length < MAX_PENDING) {
       pending.push(msg);
     } else {
@@ -205,20 +245,41 @@ export class UdpProxy {
     const socket = this.#socket;
     if (flow.closed || socket === undefined) return;
     flow.lastSeen = Date.now();
-    socket.send(msg, flow.clientPort, flow.clientAddress);
+    try {
+      socket.send(msg, flow.clientPort, flow.clientAddress, this.#onSendDone);
+    } catch {
+      this.#dropped++;
+    }
+  }
+
+  #sendUpstream(flow: Flow, msg: Buffer): void {
+    try {
+      flow.socket.send(msg, this.#onSendDone);
+    } catch {
+      this.#dropped++;
+    }
   }
 
   // -- flows -------------------------------------------------------------------------------------
 
   #openFlow(key: string, clientAddress: string, clientPort: number): Flow | undefined {
     const upstreams = this.#upstreams;
-    if (upstreams.length === 0 || this.#flows.size >= this.#maxFlows) return undefined;
+    if (upstreams.length === 0 || this.#flows.size >= this.#maxFlows || UdpProxy.#processFlows >= UdpProxy.maxProcessFlows) return undefined;
+    const ofClient = this.#perClient.get(clientAddress) ?? 0;
+    if (ofClient >= this.#maxFlowsPerClient) return undefined;
     const upstream = this.#options.balancer.pick(upstreams, { clientAddress });
     if (upstream === undefined) return undefined;
-    const socket = dgram.createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
+    let socket: dgram.Socket;
+    try {
+      socket = dgram.createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
+    } catch {
+      return undefined;
+    }
     const flow = new Flow(key, clientAddress, clientPort, upstream, socket, Date.now());
     if (this.#track) upstream.active++;
     this.#flows.set(key, flow);
+    this.#perClient.set(clientAddress, ofClient + 1);
+    UdpProxy.#processFlows++;
     socket.on('message', (msg: Buffer) => {
       if (flow.pending === undefined) this.#relayToClient(flow, msg);
     });
@@ -233,7 +294,7 @@ export class UdpProxy {
       const pending = flow.pending;
       flow.pending = undefined;
       if (flow.closed || pending === undefined) return;
-      for (const msg of pending) socket.send(msg);
+      for (const msg of pending) this.#sendUpstream(flow, msg);
     });
     return flow;
   }
@@ -243,6 +304,10 @@ export class UdpProxy {
     flow.closed = true;
     flow.pending = undefined;
     if (this.#flows.get(flow.key) === flow) this.#flows.delete(flow.key);
+    UdpProxy.#processFlows--;
+    const ofClient = (this.#perClient.get(flow.clientAddress) ?? 1) - 1;
+    if (ofClient > 0) this.#perClient.set(flow.clientAddress, ofClient);
+    else this.#perClient.delete(flow.clientAddress);
     if (this.#track && flow.upstream.active > 0) flow.upstream.active--;
     try {
       flow.socket.close();

@@ -254,3 +254,66 @@ describe('UdpProxy', () => {
     expect(again.address().port).toBe(port);
   });
 });
+
+describe('UdpProxy limits (security review)', () => {
+  /** Send once and wait for `dropped` to move past `before`, deadline-bound. */
+  async function dropped(p: UdpProxy, c: Client, port: number, before: number): Promise<void> {
+    c.socket.send('x', port, '127.0.0.1');
+    await waitUntil(() => p.dropped > before, 3000, 'the datagram to be dropped');
+  }
+
+  it('drops and counts a datagram from source port 0, and nothing reaches the process hooks', async () => {
+    const seen: unknown[] = [];
+    const hook = (reason: unknown): void => void seen.push(reason);
+    process.on('unhandledRejection', hook);
+    process.on('uncaughtException', hook);
+    closers.push(async () => {
+      process.off('unhandledRejection', hook);
+      process.off('uncaughtException', hook);
+    });
+    const a = await echo('a');
+    const stats: { flows: number; dropped: number }[] = [];
+    const { p, port } = await proxy({ upstreams: [a.upstream], onStats: (s) => stats.push(s) });
+    expect(() => p.handleDatagram(Buffer.from('spoofed'), { address: '127.0.0.1', family: 'IPv4', port: 0, size: 7 })).not.toThrow();
+    expect(p.dropped).toBe(1);
+    expect(p.flows).toBe(0);
+    expect(a.received).toBe(0);
+    // Still serving real clients.
+    expect(await (await client()).ask(port, 'hi')).toBe('a|hi');
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]);
+  });
+
+  it('caps flows per client IP address; other addresses still get through', async () => {
+    const a = await echo('a');
+    const { p, port } = await proxy({ upstreams: [a.upstream], maxFlowsPerClient: 2 });
+    const c1 = await client();
+    const c2 = await client();
+    const c3 = await client();
+    expect(await c1.ask(port, '1')).toBe('a|1');
+    expect(await c2.ask(port, '2')).toBe('a|2');
+    await dropped(p, c3, port, p.dropped);
+    expect(p.flows).toBe(2);
+    const other = await client('127.0.0.2');
+    expect(await other.ask(port, 'o')).toBe('a|o');
+    expect(p.flows).toBe(3);
+  });
+
+  it('caps flows across every UdpProxy of the process', async () => {
+    const saved = UdpProxy.maxProcessFlows;
+    closers.push(async () => { UdpProxy.maxProcessFlows = saved; });
+    const a = await echo('a');
+    const one = await proxy({ upstreams: [a.upstream] });
+    const two = await proxy({ upstreams: [a.upstream] });
+    UdpProxy.maxProcessFlows = UdpProxy.processFlows + 2;
+    expect(await (await client()).ask(one.port, '1')).toBe('a|1');
+    expect(await (await client()).ask(two.port, '2')).toBe('a|2');
+    await dropped(two.p, await client(), two.port, two.p.dropped);
+    await dropped(one.p, await client(), one.port, one.p.dropped);
+    // A flow that ends frees its place in the process-wide count.
+    const before = UdpProxy.processFlows;
+    await one.p.close();
+    expect(UdpProxy.processFlows).toBe(before - 1);
+    expect(await (await client()).ask(two.port, '3')).toBe('a|3');
+  });
+});
