@@ -229,7 +229,7 @@ class Proxy implements ProxyConsumer {
       if (owners.has(key)) continue;
       this.#listeners.delete(key);
       this.#logger.info({ listener: `tcp ${key}`, service: listener.runtime.label }, 'closing listener (service gone), draining');
-      void listener.close(this.#options.drainTimeoutMs);
+      void listener.close(this.#options.drainTimeoutMs, ![...owners.values()].includes(listener.runtime));
     }
     for (const key of this.#bindFailures.keys()) if (key.startsWith('tcp ') && !owners.has(key.slice(4))) this.#bindFailures.delete(key);
 
@@ -266,9 +266,14 @@ class Proxy implements ProxyConsumer {
     for (const rt of this.#runtimes.values()) if (rt.service.spec.sslCerts.length > 0) certPaths.set(rt.service.key, rt.service.spec.sslCerts);
     this.#certs.update(certPaths);
     for (const p of this.#certs.problems) problems.push({ kind: 'certificate', listener: p.path, services: p.services, reason: p.reason });
-    for (const listener of this.#listeners.values()) {
+    for (const [key, listener] of this.#listeners) {
       const path = listener.runtime.service.spec.sslCerts[0];
       listener.secureContext = path === undefined ? undefined : this.#certs.contextOf(path);
+      // Never fall back to plaintext on a port meant to be TLS: refuse its connections.
+      listener.tlsUnavailable = path !== undefined && listener.secureContext === undefined;
+      if (listener.tlsUnavailable) {
+        problems.push({ kind: 'certificate', listener: `tcp ${key}`, services: [listener.runtime.label], reason: `certificate ${path} did not load: connections refused` });
+      }
     }
 
     this.#applyUdp(udpClaims, problems);

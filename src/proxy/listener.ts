@@ -38,6 +38,11 @@ export class ServiceListener {
   readonly port: number;
   runtime: ServiceRuntime;
   secureContext: SecureContext | undefined;
+  /**
+   * The port has `SSL_CERT` but the certificate did not load: connections are refused (closed at
+   * once) rather than served in plaintext. Reported as a `certificate` listener problem.
+   */
+  tlsUnavailable = false;
   readonly #server: Server;
   #http: HttpServer | undefined;
   readonly #sockets = new Set<Socket>();
@@ -73,8 +78,9 @@ export class ServiceListener {
   }
 
   /** Stop accepting; let connections finish for at most `drainMs`, then cut them. */
-  async close(drainMs: number): Promise<void> {
-    this.runtime.closing = true;
+  async close(drainMs: number, markClosing = true): Promise<void> {
+    // A runtime that moved to another listener (its bind address or port changed) is not closing.
+    if (markClosing) this.runtime.closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const deadline = Date.now() + drainMs;
     while (this.#sockets.size > 0 && Date.now() < deadline) {
@@ -82,12 +88,19 @@ export class ServiceListener {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const s of this.#sockets) s.destroy();
+    // The unbound http server's connection-check interval (armed by its 'listening') goes too.
+    this.#http?.close(() => undefined);
+    this.#http = undefined;
     await closed;
   }
 
   #onConnection(socket: Socket): void {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
+    if (this.tlsUnavailable) {
+      socket.destroy();
+      return;
+    }
     const context = this.secureContext;
     if (!context) {
       this.#dispatch(socket, false);
@@ -96,7 +109,18 @@ export class ServiceListener {
     socket.on('error', () => undefined);
     const secure = new TLSSocket(socket, { isServer: true, secureContext: context, minVersion: MIN_TLS_VERSION } as ConstructorParameters<typeof TLSSocket>[1]);
     secure.on('error', () => secure.destroy());
-    secure.once('secure', () => this.#dispatch(secure, true));
+    // A handshake must finish within the header timeout: a client that opens and says nothing
+    // (or stalls mid-handshake) does not hold the socket.
+    let handshook = false;
+    socket.setTimeout(this.#limits.headersTimeoutMs);
+    socket.once('timeout', () => {
+      if (!handshook) socket.destroy();
+    });
+    secure.once('secure', () => {
+      handshook = true;
+      socket.setTimeout(0);
+      this.#dispatch(secure, true);
+    });
     socket.resume();
   }
 

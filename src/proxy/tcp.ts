@@ -105,12 +105,23 @@ class TcpSession {
       this.rt.metrics.bytesOut.inc(socket.bytesRead);
       this.rt.metrics.bytesIn.inc(socket.bytesWritten);
     }
-    if (hadError) this.client.destroy();
+    // The upstream is gone: a client that has not finished (or a broken upstream) goes too, once
+    // what the upstream sent has been flushed to it.
+    const client = this.client;
+    if (client.destroyed) return;
+    if (hadError) client.destroy();
+    else if (!client.readableEnded) {
+      if (client.writableFinished) client.destroy();
+      else client.once('finish', () => client.destroy());
+    }
   };
 
   readonly onClientClose = (hadError: boolean): void => {
     this.rt.metrics.tcpOpen.dec();
-    if (hadError || !this.connected) this.socket?.destroy();
+    // The client is gone (closed, reset, or cut by pacer's drain timeout): nothing the upstream
+    // sends can be delivered any more.
+    const socket = this.socket;
+    if (socket && !socket.destroyed && (hadError || !this.connected || !socket.readableEnded || !socket.writableFinished)) socket.destroy();
   };
 }
 

@@ -48,6 +48,8 @@ export class UpstreamState implements Upstream {
   readonly sockets = new Set<Socket>();
   readonly metrics: BackendMetrics;
   #pool: UpstreamPool | undefined;
+  /** Pools closed by `closeIdle()` whose busy connections still finish: `destroy()` cuts them. */
+  readonly #closing = new Set<UpstreamPool>();
   #timeouts: UpstreamTimeouts;
   drainTimer: NodeJS.Timeout | undefined;
   ejectTimer: NodeJS.Timeout | undefined;
@@ -80,13 +82,18 @@ export class UpstreamState implements Upstream {
     const pool = this.#pool;
     this.#pool = undefined;
     pool?.destroy();
+    for (const p of this.#closing) p.destroy();
+    this.#closing.clear();
   }
 
   /** Let in-flight requests finish, then release the pool. */
   closeIdle(): void {
+    for (const p of this.#closing) if (p.size === 0) this.#closing.delete(p);
     const pool = this.#pool;
     this.#pool = undefined;
-    pool?.close();
+    if (!pool) return;
+    pool.close();
+    if (pool.size > 0) this.#closing.add(pool);
   }
 }
 

@@ -2,6 +2,8 @@
  * The shared virtual-host listeners: plain HTTP on `--http-port` and HTTPS on `--https-port`
  * (marathon-lb's `marathon_http_in` and `marathon_https_in`, plus its `marathon_http_appid_in`
  * rule by `X-Marathon-App-Id` on both). Routes are swapped in place when the table changes.
+ * The app-id rule only reaches services bound to a wildcard address or to this listener's own
+ * address; the service's ACL and basic auth apply on every path (handler.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -32,8 +34,10 @@ export class VhostListener {
     const resolve = (req: IncomingMessage): ServiceRuntime | undefined => {
       const appId = req.headers['x-marathon-app-id'];
       if (typeof appId === 'string') {
+        // Only for services reachable on this listener's address anyway: a service bound to
+        // another address (`HAPROXY_{n}_BIND_ADDR=127.0.0.1`) must not be reachable through it.
         const rt = this.router.matchAppId(appId);
-        if (rt) return rt;
+        if (rt && appIdReachable(rt.service.bindAddress, bind)) return rt;
       }
       const host = req.headers.host ?? (req.socket as TLSSocket).servername;
       return this.router.match(hostName(typeof host === 'string' ? host : undefined), req.url ?? '/');
@@ -77,4 +81,9 @@ export class VhostListener {
     for (const s of this.#sockets) s.destroy();
     await closed;
   }
+}
+
+/** Whether the `X-Marathon-App-Id` rule may reach a service bound to `serviceBind` from a listener on `listenerBind`. */
+export function appIdReachable(serviceBind: string, listenerBind: string): boolean {
+  return serviceBind === '0.0.0.0' || serviceBind === '::' || serviceBind === listenerBind;
 }

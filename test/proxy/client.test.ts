@@ -147,6 +147,44 @@ describe('UpstreamPool', () => {
     expect((await send(b.port, 'GET /slow HTTP/1.1\r\nhost: x\r\n\r\n', { idleTimeoutMs: 200 })).error?.code).toBe(TIMEOUT);
   });
 
+  it('rejects chunk data not followed by CRLF', async () => {
+    const b = await backend((s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n'));
+    expect((await send(b.port, GET)).error?.code).toBe(BAD_RESPONSE);
+  });
+
+  it('rejects invalid header names and values (a 502 upstream of node:http, not a throw)', async () => {
+    for (const line of ['X-A: a\nb', 'X-A: a\u0000b', ' folded', ': empty', 'Bad Name: v', 'X-A: a\rb']) {
+      const b = await backend((s) => s.write(`HTTP/1.1 200 OK\r\n${line}\r\nContent-Length: 0\r\n\r\n`));
+      expect((await send(b.port, GET)).error?.code, JSON.stringify(line)).toBe(BAD_RESPONSE);
+      pool?.destroy();
+      pool = undefined;
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      server = undefined;
+    }
+  });
+
+  it('takes chunked only as the final coding; reads other codings until close; never reuses TE + CL', async () => {
+    const b = await backend((s, req) => {
+      if (req.includes('/x')) s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+      else if (req.includes('/gzip')) s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nraw');
+      else s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+    });
+    expect((await send(b.port, 'GET /x HTTP/1.1\r\nhost: x\r\n\r\n')).body).toBe('3\r\nabc\r\n0\r\n\r\n');
+    expect((await send(b.port, 'GET /gzip HTTP/1.1\r\nhost: x\r\n\r\n')).body).toBe('raw');
+    const both = await send(b.port, GET);
+    expect(both.body).toBe('ok');
+    expect(both.headers).toEqual([]);
+    expect((await send(b.port, GET)).body).toBe('ok');
+    expect(b.connections()).toBe(4);
+  });
+
+  it('does not reuse a connection with bytes left after a bodiless answer', async () => {
+    const b = await backend((s) => s.write('HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra'));
+    expect((await send(b.port, GET)).status).toBe(204);
+    expect((await send(b.port, GET)).status).toBe(204);
+    expect(b.connections()).toBe(2);
+  });
+
   it('reports a refused connect by its socket code', async () => {
     const b = await backend(() => undefined);
     await new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -3,24 +3,10 @@
  * the standard pacer arguments (loopback only, vhost listeners on free ports).
  */
 import dgram from 'node:dgram';
-import { createServer, connect, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 
-/** A port that was free on 127.0.0.1 a moment ago (bind :0, read, close). */
-export async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
+export { freePort, freePorts } from '../helpers/ports.ts';
 
 export interface HttpAnswer {
   readonly status: number;

@@ -165,3 +165,27 @@ describe('verification cache', () => {
     expect(v.stats.computations).toBe(1);
   });
 });
+
+describe('PasswordVerifier under a flood of wrong passwords', () => {
+  const HASH = '$5$rounds=5000$toolongsaltstrin$Un/5jzAHMgOGZ5.mWJpuVolil07guHPvOW8mGRcvxa5';
+
+  it('caches failures briefly: the same wrong password is hashed once', async () => {
+    const v = new PasswordVerifier({ failureTtlMs: 5_000 });
+    expect(await v.verify('wrong', HASH)).toBe(false);
+    expect(await v.verify('wrong', HASH)).toBe(false);
+    expect(v.stats.computations).toBe(1);
+    const uncached = new PasswordVerifier();
+    await uncached.verify('wrong', HASH);
+    await uncached.verify('wrong', HASH);
+    expect(uncached.stats.computations).toBe(2);
+  });
+
+  it('caps concurrent hashes: beyond the limit tryVerify answers busy without hashing', async () => {
+    const v = new PasswordVerifier({ maxConcurrent: 2 });
+    const running = [v.tryVerify('a', HASH), v.tryVerify('b', HASH)];
+    expect(await v.tryVerify('c', HASH)).toBe('busy');
+    expect(await Promise.all(running)).toEqual([false, false]);
+    expect(v.stats.computations).toBe(2);
+    expect(await v.tryVerify('c', HASH)).toBe(false);
+  });
+});

@@ -12,7 +12,9 @@
  *
  * Successful verifications are cached (LRU keyed by the hash and the SHA-256 of the password), so
  * a client that sends basic auth on every request pays the deliberately slow hash once; concurrent
- * verifications of the same pair share one computation. Failures are not cached.
+ * verifications of the same pair share one computation. Failures are cached briefly (a few
+ * seconds, a small LRU), and `tryVerify` caps how many hashes run at once (`'busy'` beyond), so
+ * a flood of wrong passwords cannot starve the event loop: the slow hashes run on the main thread.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
@@ -71,6 +73,12 @@ async function computeVerify(password: string, hash: string): Promise<boolean> {
 export interface PasswordVerifierOptions {
   /** Successful verifications remembered (LRU); default 1000. 0 disables the cache. */
   readonly cacheSize?: number;
+  /** Failed verifications remembered for this long (ms); default 0: not cached. */
+  readonly failureTtlMs?: number;
+  /** Failed verifications remembered at most (LRU); default 1000. */
+  readonly failureCacheSize?: number;
+  /** Hash computations at once for `tryVerify` (beyond: `'busy'`); default unlimited. */
+  readonly maxConcurrent?: number;
 }
 
 /** A verifier with its own cache; `verifyPassword` uses a shared one. */
@@ -79,15 +87,33 @@ export class PasswordVerifier {
   /** Keys of verified (hash, password) pairs, oldest first (a Map keeps insertion order). */
   readonly #cache = new Map<string, true>();
   readonly #inFlight = new Map<string, Promise<boolean>>();
+  /** Keys of failed pairs → when the entry expires, oldest first. */
+  readonly #failures = new Map<string, number>();
+  readonly #failureTtlMs: number;
+  readonly #failureCacheSize: number;
+  readonly #maxConcurrent: number;
   #hits = 0;
   #computations = 0;
 
   constructor(options: PasswordVerifierOptions = {}) {
     this.#cacheSize = Math.max(0, Math.floor(options.cacheSize ?? 1000));
+    this.#failureTtlMs = Math.max(0, options.failureTtlMs ?? 0);
+    this.#failureCacheSize = Math.max(0, Math.floor(options.failureCacheSize ?? 1000));
+    this.#maxConcurrent = Math.max(1, options.maxConcurrent ?? Number.POSITIVE_INFINITY);
   }
 
   /** True when `password` matches `hash`; false for a wrong password or an unsupported or malformed hash. Never rejects. */
   async verify(password: string, hash: string): Promise<boolean> {
+    const result = await this.#verify(password, hash, false);
+    return result === true;
+  }
+
+  /** As `verify`, but `'busy'` (without hashing) when `maxConcurrent` hashes are already running. */
+  tryVerify(password: string, hash: string): Promise<boolean | 'busy'> {
+    return this.#verify(password, hash, true);
+  }
+
+  async #verify(password: string, hash: string, limited: boolean): Promise<boolean | 'busy'> {
     if (typeof password !== 'string' || typeof hash !== 'string') return false;
     const key = `${hash}\n${createHash('sha256').update(password, 'utf8').digest('base64')}`;
     if (this.#cache.delete(key)) {
@@ -95,11 +121,28 @@ export class PasswordVerifier {
       this.#hits++;
       return true;
     }
+    const failedUntil = this.#failures.get(key);
+    if (failedUntil !== undefined) {
+      if (Date.now() < failedUntil) {
+        this.#hits++;
+        return false;
+      }
+      this.#failures.delete(key);
+    }
     const pending = this.#inFlight.get(key);
     if (pending !== undefined) return pending;
+    if (limited && this.#inFlight.size >= this.#maxConcurrent) return 'busy';
     this.#computations++;
     const promise = computeVerify(password, hash).catch(() => false).then((ok) => {
       this.#inFlight.delete(key);
+      if (!ok && this.#failureTtlMs > 0 && this.#failureCacheSize > 0) {
+        this.#failures.delete(key);
+        this.#failures.set(key, Date.now() + this.#failureTtlMs);
+        if (this.#failures.size > this.#failureCacheSize) {
+          const oldest = this.#failures.keys().next();
+          if (oldest.done !== true) this.#failures.delete(oldest.value);
+        }
+      }
       if (ok && this.#cacheSize > 0) {
         this.#cache.set(key, true);
         if (this.#cache.size > this.#cacheSize) {
@@ -120,10 +163,17 @@ export class PasswordVerifier {
 
   clear(): void {
     this.#cache.clear();
+    this.#failures.clear();
   }
 }
 
-const shared = new PasswordVerifier();
+/** The process's verifier: at most 4 hashes at once, failures remembered for 5 s. */
+const shared = new PasswordVerifier({ maxConcurrent: 4, failureTtlMs: 5_000, failureCacheSize: 1000 });
+
+/** `verifyPassword`, but `'busy'` when the process already runs its maximum of password hashes. */
+export function tryVerifyPassword(password: string, hash: string): Promise<boolean | 'busy'> {
+  return shared.tryVerify(password, hash);
+}
 
 /**
  * True when `password` matches `hash` (constant-time comparison of the final crypt strings).

@@ -53,6 +53,10 @@ export interface ResponseHandler {
 
 export class UpstreamError extends Error {
   readonly code: string;
+  /** The request went out on a keep-alive connection that had served earlier requests. */
+  reused = false;
+  /** Response bytes read for this request before the error. */
+  received = 0;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
@@ -75,6 +79,12 @@ const Chunk = { Size: 0, Data: 1, DataEnd: 2, Trailers: 3 } as const;
 type Chunk = (typeof Chunk)[keyof typeof Chunk];
 
 const CRLF = Buffer.from('\r\n');
+
+/** RFC 9110 §5.6.2 `token`: a header name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A field value or reason phrase: no CTL but HTAB (no bare CR/LF, no NUL, no DEL). */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /** One keep-alive connection; serves one request at a time. */
@@ -83,6 +93,8 @@ class Connection {
   readonly socket: Socket;
   connected = false;
   idleSince = 0;
+  /** Requests this connection has served before the current one (0: fresh). */
+  served = 0;
   /** The request in progress, if any. */
   request: UpstreamRequest | undefined;
 
@@ -157,9 +169,12 @@ export class UpstreamRequest {
   #responseDone = false;
   #finished = false;
   #paused = false;
+  readonly #reused: boolean;
+  #received = 0;
 
   constructor(conn: Connection, head: string, headOnly: boolean, body: RequestBody | undefined, handler: ResponseHandler) {
     this.#conn = conn;
+    this.#reused = conn.served > 0;
     this.#head = head;
     this.#headOnly = headOnly;
     this.#body = body;
@@ -228,6 +243,7 @@ export class UpstreamRequest {
 
   parse(chunk: Buffer): void {
     if (this.#finished) return;
+    this.#received += chunk.length;
     while (!this.#headDone) {
       const data = this.#buffer === undefined ? chunk : Buffer.concat([this.#buffer, chunk]);
       const end = data.indexOf('\r\n\r\n');
@@ -264,6 +280,10 @@ export class UpstreamRequest {
       this.fail(BAD_RESPONSE, 'malformed status line');
       return true;
     }
+    if (BAD_VALUE.test(statusLine) || statusLine.includes('\r')) {
+      this.fail(BAD_RESPONSE, 'invalid characters in the status line');
+      return true;
+    }
     if (status < 200) {
       if (status === 101) this.fail(BAD_RESPONSE, 'unexpected 101');
       return status === 101;
@@ -272,6 +292,7 @@ export class UpstreamRequest {
     let named: Set<string> | undefined;
     let length = -1;
     let chunked = false;
+    let encoded = false;
     let keepAlive = statusLine.charCodeAt(7) !== 48; /* HTTP/1.0 closes by default */
     let start = lineEnd + 2;
     while (lineEnd !== -1 && start < head.length) {
@@ -283,11 +304,24 @@ export class UpstreamRequest {
         return true;
       }
       const name = head.slice(start, colon);
-      const value = head.slice(colon + 1, end).trim();
+      const raw = head.slice(colon + 1, end);
+      // A valid token also rules out obs-fold (a line starting with SP/HTAB) and bare LF/CR in names.
+      if (!TOKEN.test(name) || BAD_VALUE.test(raw) || raw.includes('\r')) {
+        this.fail(BAD_RESPONSE, 'invalid header line');
+        return true;
+      }
+      const value = raw.trim();
       start = end + 2;
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower)) {
-        if (lower === 'transfer-encoding') chunked = value.toLowerCase().endsWith('chunked');
+        if (lower === 'transfer-encoding') {
+          // A list of codings (several lines concatenate); `chunked` counts only as the last one.
+          const codings = value.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '');
+          if (codings.length > 0) {
+            encoded = true;
+            chunked = codings[codings.length - 1] === 'chunked';
+          }
+        }
         else if (lower === 'connection') {
           for (const part of value.split(',')) {
             const token = part.trim().toLowerCase();
@@ -311,11 +345,18 @@ export class UpstreamRequest {
     if (named) {
       for (let i = headers.length - 2; i >= 0; i -= 2) if (named.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
     }
+    // Both framings, or a coding pacer cannot delimit: never reuse this connection.
+    if (encoded && (length !== -1 || !chunked)) keepAlive = false;
     this.#keepAlive = keepAlive;
     if (this.#headOnly || status === 204 || status === 304) this.#mode = BodyMode.None;
     else if (chunked) {
       this.#mode = BodyMode.Chunked;
       // A chunked answer carries no length for the downstream side: drop a stray one.
+      if (length !== -1) for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === 'content-length') headers.splice(i, 2);
+    } else if (encoded) {
+      // Transfer-Encoding without a final `chunked`: the body runs until the connection closes.
+      this.#mode = BodyMode.UntilClose;
+      this.#keepAlive = false;
       if (length !== -1) for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === 'content-length') headers.splice(i, 2);
     } else if (length !== -1) {
       this.#mode = length === 0 ? BodyMode.None : BodyMode.Length;
@@ -406,10 +447,14 @@ export class UpstreamRequest {
           continue;
         }
         case Chunk.DataEnd: {
-          // The CRLF after a chunk's data.
-          const n = Math.min(this.#remaining, chunk.length - at);
-          at += n;
-          this.#remaining -= n;
+          // The CRLF after a chunk's data (`#remaining` counts down 2, 1).
+          const expected = this.#remaining === 2 ? 13 : 10;
+          if (chunk[at] !== expected) {
+            this.fail(BAD_RESPONSE, 'missing CRLF after chunk data');
+            return;
+          }
+          at++;
+          this.#remaining--;
           if (this.#remaining === 0) this.#chunkState = Chunk.Size;
           continue;
         }
@@ -449,6 +494,7 @@ export class UpstreamRequest {
       this.#paused = false;
       conn.socket.resume();
     }
+    conn.served++;
     conn.pool.release(conn);
   }
 
@@ -470,6 +516,8 @@ export class UpstreamRequest {
     this.#conn.request = undefined;
     this.#conn.socket.destroy();
     const error = new UpstreamError(code, message);
+    error.reused = this.#reused;
+    error.received = this.#received;
     this.#handler.onResponseError(error);
   }
 

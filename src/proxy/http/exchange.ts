@@ -3,10 +3,12 @@
  * connection of the backend's `UpstreamPool` (no buffering), the upstream response streams back
  * with backpressure both ways.
  *
- * Retries: a request that has no body is sent again, to another backend, when the connect fails
- * (refused, timed out: nothing was sent), and, when its method is idempotent, when the upstream
- * connection fails before any byte of a response (the classic race: the backend closed an idle
- * keep-alive connection just as the request went out on it). At most `maxAttempts` attempts.
+ * Retries: a request that has no body is sent again, to another backend (every upstream that
+ * failed is excluded), when the connect fails (refused, timed out: nothing was sent), and, when its
+ * method is idempotent, when a *reused* keep-alive connection closed or reset before any byte of a
+ * response (the classic race: the backend closed an idle connection just as the request went out
+ * on it). Never after a timeout or an invalid answer: the backend may have acted on the request.
+ * At most `maxAttempts` attempts.
  * When nothing answers: 503 (no backend, or none could be connected), 504 (timeout), 502 (broken
  * or invalid response), each with a one-line body.
  */
@@ -14,13 +16,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HSTS_VALUE, STICKY_COOKIE, type ServiceRuntime } from '../service.ts';
 import type { UpstreamState } from '../upstreams.ts';
-import { CONNECT_TIMEOUT, TIMEOUT, type ResponseHandler, type UpstreamError, type UpstreamRequest } from './client.ts';
+import { ABORTED, BAD_RESPONSE, CONNECT_TIMEOUT, TIMEOUT, type ResponseHandler, type UpstreamError, type UpstreamRequest } from './client.ts';
 import { cookieValue, requestHead } from './headers.ts';
 
 /** Tests of `--workers` set `PACER_TEST_WORKER_HEADER=1` to see which process answered (`x-pacer-pid`). */
 const PID_HEADER = process.env['PACER_TEST_WORKER_HEADER'] === '1' ? String(process.pid) : undefined;
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Errors that mean the backend saw the request and may have acted on it: never retried. */
+const NOT_STALE: ReadonlySet<string> = new Set([TIMEOUT, BAD_RESPONSE, ABORTED]);
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', CONNECT_TIMEOUT, 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
 
 /** Send a small plain-text answer (errors, redirects, denials) and count it. */
@@ -82,6 +86,7 @@ export class Exchange implements ResponseHandler {
     if (rt.policy.sticky) {
       const wanted = cookieValue(this.req.headers.cookie, STICKY_COOKIE);
       u = wanted === undefined ? undefined : rt.upstreams.byCookie(wanted);
+      if (u && this.tried?.has(u.key)) u = undefined; // a retry goes elsewhere
       if (!u) {
         u = rt.upstreams.pick(rt.balancer, { clientAddress: this.req.socket.remoteAddress }, this.tried);
         if (u) this.setCookie = `${STICKY_COOKIE}=${u.cookie}; path=/`;
@@ -118,7 +123,26 @@ export class Exchange implements ResponseHandler {
     }
     if (PID_HEADER !== undefined) headers.push('x-pacer-pid', PID_HEADER);
     if (this.done) return;
-    this.res.writeHead(statusCode, statusMessage, headers);
+    try {
+      this.res.writeHead(statusCode, statusMessage, headers);
+    } catch {
+      // The client parser validates names and values; this is the second line of defence (a
+      // header node:http refuses must not throw inside the upstream socket's 'data' handler).
+      this.responded = false;
+      const request = this.request;
+      this.request = undefined;
+      request?.abort();
+      if (this.upstream) {
+        this.rt.upstreams.release(this.upstream);
+        this.upstream = undefined;
+      }
+      try {
+        this.fail(502, 'bad gateway: invalid response from the backend\n');
+      } catch {
+        this.res.destroy();
+        this.finish(502);
+      }
+    }
   }
 
   onResponseData(chunk: Buffer): boolean {
@@ -143,10 +167,8 @@ export class Exchange implements ResponseHandler {
     const connectError = CONNECT_ERRORS.has(code);
     if (u) {
       this.rt.upstreams.release(u);
-      if (connectError) {
-        this.rt.upstreams.connectFailed(u, code);
-        (this.tried ??= new Set()).add(u.key);
-      }
+      if (connectError) this.rt.upstreams.connectFailed(u, code);
+      (this.tried ??= new Set()).add(u.key);
     }
     if (this.done) return;
     if (this.responded) {
@@ -154,7 +176,11 @@ export class Exchange implements ResponseHandler {
       this.finish(this.status);
       return;
     }
-    const retryable = !this.hasBody && (connectError || IDEMPOTENT.has(this.method));
+    // Only when the request cannot have been processed: the connect failed, or a reused keep-alive
+    // connection closed or reset before any response byte (the backend closed it as the request
+    // went out). Never after a timeout or a bad answer: the backend may have acted on it.
+    const staleReuse = error.reused && error.received === 0 && !NOT_STALE.has(code) && IDEMPOTENT.has(this.method);
+    const retryable = !this.hasBody && (connectError || staleReuse);
     if (retryable && this.attempts < this.options.maxAttempts) {
       this.start();
       return;

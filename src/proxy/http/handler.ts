@@ -10,10 +10,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { verifyPassword } from '../auth/password.ts';
+import { tryVerifyPassword } from '../auth/password.ts';
 import type { ServiceRuntime } from '../service.ts';
 import { Exchange, sendSmall } from './exchange.ts';
-import { hostName, unmapAddress, upstreamRequestHeaders, type ForwardInfo } from './headers.ts';
+import { hostName, proxypassTarget, unmapAddress, upstreamRequestHeaders, type ForwardInfo } from './headers.ts';
 import { proxyUpgrade } from './upgrade.ts';
 
 export interface HttpListenerContext {
@@ -49,7 +49,10 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, resolve
   }
   if (policy.auth) {
     void authorize(req, rt).then((ok) => {
-      if (ok) forward(req, res, rt, ctx);
+      // The client may have gone while the password was checked: nothing to forward.
+      if (req.socket.destroyed || res.destroyed) return;
+      if (ok === 'busy') answer(rt, req, res, 503, 'busy: try again\n', { 'retry-after': '1' });
+      else if (ok) forward(req, res, rt, ctx);
       else answer(rt, req, res, 401, 'authentication required\n', { 'www-authenticate': policy.authChallenge ?? 'Basic' });
     });
     return;
@@ -59,12 +62,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, resolve
 
 function forward(req: IncomingMessage, res: ServerResponse, rt: ServiceRuntime, ctx: HttpListenerContext): void {
   const info: ForwardInfo = { clientAddress: unmapAddress(req.socket.remoteAddress), proto: ctx.proto, port: ctx.port };
-  let path = req.url ?? '/';
-  const strip = rt.policy.proxypassPath;
-  if (strip !== undefined && path.startsWith(strip)) {
-    path = path.slice(strip.replace(/\/$/, '').length);
-    if (!path.startsWith('/')) path = `/${path}`;
-  }
+  const path = proxypassTarget(req.url ?? '/', rt.policy.proxypassPath);
   new Exchange(req, res, rt, upstreamRequestHeaders(req.rawHeaders, info), path, { proto: ctx.proto, maxAttempts: ctx.maxAttempts }).start();
 }
 
@@ -79,7 +77,8 @@ function httpsUrl(req: IncomingMessage, httpsPort: number): string {
   return `https://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}${port}${req.url ?? '/'}`;
 }
 
-async function authorize(req: IncomingMessage, rt: ServiceRuntime): Promise<boolean> {
+/** The basic-auth check: `'busy'` when the process already runs its maximum of password hashes. */
+async function authorize(req: IncomingMessage, rt: ServiceRuntime): Promise<boolean | 'busy'> {
   const auth = rt.policy.auth;
   if (!auth) return true;
   const header = req.headers.authorization;
@@ -87,7 +86,7 @@ async function authorize(req: IncomingMessage, rt: ServiceRuntime): Promise<bool
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon === -1 || decoded.slice(0, colon) !== auth.user) return false;
-  return verifyPassword(decoded.slice(colon + 1), auth.passwordHash);
+  return tryVerifyPassword(decoded.slice(colon + 1), auth.passwordHash);
 }
 
 /** The `upgrade` side (WebSocket): the same policy, then a raw splice to one backend. */
@@ -104,7 +103,9 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
   }
   if (rt.policy.auth) {
     void authorize(req, rt).then((ok) => {
-      if (ok) proxyUpgrade(req, socket, head, rt, ctx);
+      if (socket.destroyed || req.socket.destroyed) return;
+      if (ok === 'busy') socket.end('HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else if (ok) proxyUpgrade(req, socket, head, rt, ctx);
       else socket.end(`HTTP/1.1 401 Unauthorized\r\nwww-authenticate: ${rt.policy.authChallenge ?? 'Basic'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
     return;

@@ -191,3 +191,10 @@ export function cookieValue(header: string | undefined, name: string): string | 
   }
   return undefined;
 }
+
+/** `HTTP_BACKEND_PROXYPASS_PATH`: the request target with the prefix stripped (always starts with `/`). */
+export function proxypassTarget(url: string, strip: string | undefined): string {
+  if (strip === undefined || !url.startsWith(strip)) return url;
+  const path = url.slice(strip.replace(/\/$/, '').length);
+  return path.startsWith('/') ? path : `/${path}`;
+}
