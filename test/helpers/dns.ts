@@ -1,28 +1,13 @@
 /** DNS test helpers: free ports, raw queries, `dig`, raw UDP/TCP exchanges and a tiny upstream resolver. */
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { connect, createServer as createTcpServer } from 'node:net';
+import { connect } from 'node:net';
 import dns2 from 'dns2';
 import type { Packet } from 'dns2';
 
-/** A port free for both UDP and TCP on 127.0.0.1 (bound and closed again). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const udp = createSocket('udp4');
-    const port = await new Promise<number>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(0, '127.0.0.1', () => resolve(udp.address().port));
-    });
-    const tcpOk = await new Promise<boolean>((resolve) => {
-      const server = createTcpServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
-    if (tcpOk) return port;
-  }
-  throw new Error('no free port for UDP and TCP');
-}
+import { freePort } from './ports.ts';
+
+export { freePort };
 
 export interface QueryOptions {
   readonly id?: number;

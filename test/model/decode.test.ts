@@ -525,7 +525,7 @@ describe('task ids', () => {
 });
 
 describe('performance', () => {
-  it('decodes 10,000 apps × 10 tasks well under a second', () => {
+  it('decodes 10,000 apps × 10 tasks (the time is measured by bench/, not asserted here)', () => {
     const apps: unknown[] = [];
     for (let a = 0; a < 10_000; a++) {
       const tasks: unknown[] = [];
@@ -564,19 +564,11 @@ describe('performance', () => {
       });
     }
     const body = JSON.parse(JSON.stringify({ apps })) as unknown;
-    // Best of three, so a busy machine or a GC pause does not fail the build; one run is typically ~100 ms.
-    let ms = Infinity;
-    let r = decodeAppList(body);
-    for (let run = 0; run < 3; run++) {
-      const start = performance.now();
-      r = decodeAppList(body);
-      ms = Math.min(ms, performance.now() - start);
-    }
+    const r = decodeAppList(body);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value.apps).toHaveLength(10_000);
     expect(r.value.apps[9_999]?.tasks).toHaveLength(10);
     expect(r.value.apps[9_999]?.tasks[9]?.health).toBe('healthy');
-    expect(ms).toBeLessThan(1000);
   });
 });

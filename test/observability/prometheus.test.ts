@@ -10,9 +10,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/ports.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metric, startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
 import { panelQueries, readDashboard, type PanelQuery } from './dashboard-exprs.ts';
@@ -60,18 +61,6 @@ let prometheusUrl = '';
 let prometheusLog = '';
 const dir = mkdtempSync(join(tmpdir(), 'pacer-prometheus-'));
 let dnsPort = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function runningTasks(appId: string): Promise<string[]> {
   return emulator.get('/state').then((state) => {
