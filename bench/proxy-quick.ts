@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startEmulator, startPacer, waitFor } from '../test/helpers/processes.ts';
 import { freePorts } from '../test/proxy/helpers.ts';
+import { haproxyConfig } from './proxy.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -102,34 +103,6 @@ async function wrk(port: number): Promise<WrkResult> {
   const errors = Number(errs ?? 0) + (sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0);
   if (!Number.isFinite(rps)) process.stderr.write(`wrk output without a rate:\n${out}\n`);
   return { rps, p99ms: p99 ? toMs(p99) : Number.NaN, errors };
-}
-
-function haproxyConfig(http: number, tcp: number, backend: number): string {
-  return `global
-  nbthread 1
-  maxconn 4000
-defaults
-  timeout connect 5s
-  timeout client 50s
-  timeout server 50s
-frontend http_in
-  mode http
-  bind 127.0.0.1:${http}
-  option forwardfor
-  http-request set-header X-Forwarded-Port %[dst_port]
-  http-request add-header X-Forwarded-Proto https if { ssl_fc }
-  default_backend http_be
-backend http_be
-  mode http
-  server s1 127.0.0.1:${backend}
-frontend tcp_in
-  mode tcp
-  bind 127.0.0.1:${tcp}
-  default_backend tcp_be
-backend tcp_be
-  mode tcp
-  server s1 127.0.0.1:${backend}
-`;
 }
 
 function median(xs: readonly number[]): number {
