@@ -71,6 +71,18 @@ const TCP_LIMIT = 65_535;
 /** Compression pointers reach 14 bits: the additional section is only written below this size. */
 const POINTER_REACH = 0x3fff;
 
+/** Below this many bytes a plain loop beats `Buffer#copy` (whose argument checks cost more than the copy). */
+const LOOP_COPY_MAX = 64;
+
+/** Copy `src[start, end)` to `dst` at `at` (ranges are known to be in bounds). */
+function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
+  if (end - start > LOOP_COPY_MAX) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) dst[at++] = src[i]!;
+}
+
 export interface AnswererOptions {
   readonly domain: string;
   /** Names outside the zone are forwarded (else REFUSED); also the RA bit. */
@@ -232,13 +244,22 @@ export class Answerer {
     }
 
     const out = Buffer.allocUnsafe(size);
-    out.writeUInt16BE(q.id, 0);
-    out.writeUInt16BE(replyFlags(q, bits, rcode), 2);
-    out.writeUInt16BE(1, 4);
-    out.writeUInt16BE(answers, 6);
-    out.writeUInt16BE(soa > 0 ? 1 : 0, 8);
-    out.writeUInt16BE(additionalCount + (opt > 0 ? 1 : 0), 10);
-    req.copy(out, HEADER_SIZE, HEADER_SIZE, questionEnd);
+    // Header and question written byte by byte: cheaper than the bounds-checked helpers for a few bytes.
+    const flags = replyFlags(q, bits, rcode);
+    const arcount = additionalCount + (opt > 0 ? 1 : 0);
+    out[0] = q.id >>> 8;
+    out[1] = q.id & 0xff;
+    out[2] = flags >>> 8;
+    out[3] = flags & 0xff;
+    out[4] = 0;
+    out[5] = 1;
+    out[6] = answers >>> 8;
+    out[7] = answers & 0xff;
+    out[8] = 0;
+    out[9] = soa > 0 ? 1 : 0;
+    out[10] = arcount >>> 8;
+    out[11] = arcount & 0xff;
+    copyBytes(req, HEADER_SIZE, questionEnd, out, HEADER_SIZE);
     let pos = questionEnd;
     if (set) {
       const { data, offsets, targetOf } = set;
@@ -254,17 +275,23 @@ export class Answerer {
           // The SRV target sits 18 bytes into the record: owner(2) type class ttl rdlength(10) priority weight port(6).
           if (block >= 0 && blockPos[block]! < 0) blockPos[block] = pos + 18;
         }
-        data.copy(out, pos, start, end);
+        copyBytes(data, start, end, out, pos);
         pos += end - start;
       }
       if (withAdditional) {
         const targets = set.targets;
         for (let b = 0; b < targets.length; b++) {
           const block = targets[b]!;
-          block.data.copy(out, pos);
+          const blockData = block.data;
+          copyBytes(blockData, 0, blockData.length, out, pos);
           const pointer = 0xc000 | blockPos[b]!;
-          for (const p of block.pointers) out.writeUInt16BE(pointer, pos + p);
-          pos += block.data.length;
+          const pointers = block.pointers;
+          for (let i = 0; i < pointers.length; i++) {
+            const at = pos + pointers[i]!;
+            out[at] = pointer >>> 8;
+            out[at + 1] = pointer & 0xff;
+          }
+          pos += blockData.length;
         }
       }
     } else if (soa > 0) {
