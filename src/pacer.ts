@@ -4,7 +4,6 @@
  * in-process next to the emulator.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { RoutingChanges } from './admin/changes.ts';
 import { logTableChange } from './admin/change-log.ts';
 import { createAdminServer, coreRoutes } from './admin/server.ts';
@@ -19,6 +18,7 @@ import { startProxy, type ProxyOptions } from './proxy/index.ts';
 import { startProxyWorkers } from './proxy/workers.ts';
 import { startDns } from './dns/index.ts';
 import { createHabitat } from './habitat/index.ts';
+import { listening } from './net/listening.ts';
 import { VERSION } from './version.ts';
 
 /** The part of the configuration a pacer process uses. */
@@ -112,7 +112,7 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
   for (const consumer of consumers) consumer.registerRoutes?.(routes);
   const admin = createAdminServer(routes, logger);
   try {
-    await listen(admin, settings.adminPort, settings.adminBind);
+    await listening(admin, (done) => admin.listen(settings.adminPort, settings.adminBind, done));
   } catch (error) {
     await Promise.all(consumers.map((c) => c.close(0)));
     throw error;
@@ -182,13 +182,3 @@ async function startConsumers(settings: PacerSettings, context: { logger: Logger
   return consumers;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}

@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import dns2 from 'dns2';
 import { AdminRoutes, createAdminServer } from '../admin/server.ts';
+import { listening } from '../net/listening.ts';
 import type { ConfigValues } from '../config/load.ts';
 import { PacerError } from '../errors.ts';
 import { formatResolver } from '../config/values.ts';
@@ -122,34 +123,6 @@ export function nameServerAddresses(bind: string): string[] {
     }
   }
   return out;
-}
-
-function listenUdp(socket: UdpListener, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    socket.once('error', onError);
-    socket.bind(port, host, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-interface Listenable {
-  once(event: 'error', listener: (error: Error) => void): unknown;
-  off(event: 'error', listener: (error: Error) => void): unknown;
-  listen(port: number, host: string, callback: () => void): unknown;
-}
-
-function listenTcp(server: Listenable, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 export async function startDnsServer(options: DnsOptions, context: DnsContext): Promise<DnsConsumer> {
@@ -373,13 +346,13 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
   const listenError = (what: string, error: unknown) =>
     new PacerError('PACER_ERR_CONFIG', `--dns-port: cannot listen on ${where} (${what}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
   try {
-    await listenUdp(udp, options.dnsPort, options.dnsBind);
+    await listening(udp, (done) => udp.bind(options.dnsPort, options.dnsBind, done));
   } catch (error) {
     hosts.close();
     throw listenError('udp', error);
   }
   try {
-    await listenTcp(tcp, options.dnsPort, options.dnsBind);
+    await listening(tcp, (done) => tcp.listen(options.dnsPort, options.dnsBind, done));
   } catch (error) {
     udp.close();
     hosts.close();
@@ -436,7 +409,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     http = createAdminServer(routes, log);
     const bind = options.adminBind ?? options.dnsBind;
     try {
-      await listenTcp(http, options.dnsHttpPort, bind);
+      await listening(http, (done) => http?.listen(options.dnsHttpPort, bind, done));
     } catch (error) {
       udp.close();
       tcp.close();

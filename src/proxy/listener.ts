@@ -5,6 +5,7 @@
  * HTTP-mode connections are handed to an unbound node:http server (`emit('connection')`);
  * `HAPROXY_{n}_SSL_CERT` terminates TLS on the port first, as marathon-lb's `bind … ssl crt`.
  */
+import { listening } from '../net/listening.ts';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -61,16 +62,11 @@ export class ServiceListener {
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.#onConnection(socket));
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.#server.once('error', onError);
-      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#limits.reusePort === true }, () => {
-        this.#server.off('error', onError);
-        this.#server.on('error', () => undefined);
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    await listening(this.#server, (done) =>
+      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#limits.reusePort === true }, done),
+    );
+    this.#server.on('error', () => undefined);
   }
 
   get connections(): number {

@@ -5,6 +5,7 @@
  * The app-id rule only reaches services bound to a wildcard address or to this listener's own
  * address; the service's ACL and basic auth apply on every path (handler.ts).
  */
+import { listening } from '../net/listening.ts';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -60,14 +61,9 @@ export class VhostListener {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.#server.once('error', onError);
-      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#reusePort }, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
+    return listening(this.#server, (done) =>
+      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#reusePort }, done),
+    );
   }
 
   async close(drainMs: number): Promise<void> {
