@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { quantileOf } from './table.ts';
 
 export const WRK = '/usr/bin/wrk';
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -98,14 +99,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 // ---- statistics ----
 
-export function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-}
+/** The q-quantile, interpolated (the table's own, so rows and summaries agree). */
+export const quantile = quantileOf;
 
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 

@@ -14,21 +14,12 @@ import { startDnsServer, type DnsConsumer } from '../../src/dns/server.ts';
 import { TYPE } from '../../src/dns/wire.ts';
 import { freePort, parse, query, tcpExchange, udpExchange } from '../helpers/dns.ts';
 import { app, appState, port as appPort, snapshotOf, task } from '../helpers/model-data.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const SEED = 0x5eed_d25;
 const PACKETS = 100_000;
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 let dns: DnsConsumer;
 let port: number;

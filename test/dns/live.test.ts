@@ -19,21 +19,12 @@ import { nameKey, TYPE } from '../../src/dns/wire.ts';
 import { answersFor, buildZone, type Zone } from '../../src/dns/zone.ts';
 import { parse, query } from '../helpers/dns.ts';
 import { app, port, task } from '../helpers/model-data.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const TTL = 60;
 const TYPES = [TYPE.A, TYPE.AAAA, TYPE.SRV, TYPE.SOA, TYPE.NS, TYPE.ANY, 16];
 
-/** A small deterministic PRNG (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 /** One answer set as sorted strings: each record's bytes, with the addresses its SRV target brings to the additional section. */
 function answerDigest(zone: Zone, key: string, qtype: number): string {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TableBuilder, isEmptyDiff, type TableOptions } from '../../src/model/routing-table.ts';
 import { Tombstones, applyEvents } from '../../src/model/snapshot.ts';
 import { HTTP_CHECK, app, appState, port, snapshotOf, task } from '../helpers/model-data.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const OPTIONS: TableOptions = { groups: ['external'], strictMode: false, healthCheck: true, bind: '0.0.0.0' };
 
@@ -171,11 +172,7 @@ describe('cluster info', () => {
 
 describe('incremental builds', () => {
   it('patched and narrowed builds give the same table as a build from scratch, over random changes', () => {
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(42);
     const ids = Array.from({ length: 30 }, (_, i) => `/r/app${i}`);
     const states = new Map(ids.slice(0, 20).map((id, i) => [id, appState(app(id, { ports: [port(0, 10100 + i)] }), [task(id, 1), task(id, 2)])]));
     const hinted = new TableBuilder(OPTIONS);
