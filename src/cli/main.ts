@@ -2,8 +2,8 @@
  * The `pacer` command: parse the command line, then run pacer, the demo or the emulator.
  * Exit codes: 0 after a clean shutdown, 1 on a failure at run time, 2 on a configuration error.
  */
-import { ConfigError, OPTIONS, helpText, loadConfig, parseCommandLine, type Config } from '../config/load.ts';
-import { planReload } from '../config/reload.ts';
+import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from '../config/load.ts';
+import { planReload, withLiveValues } from '../config/reload.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { PacerError } from '../errors.ts';
 import { startPacer, type Pacer } from '../pacer.ts';
@@ -96,13 +96,8 @@ function reloadConfig(current: Config, pacer: Pacer, logger: Logger): Config {
   if (plan.live.includes('log-level')) logger.level = next.logLevel;
   if (plan.live.some((name) => name !== 'log-level')) pacer.reconfigure(next);
   logger.info({ applied: plan.live, needsRestart: plan.restart }, plan.restart.length > 0 ? 'config reloaded; some changes need a restart' : 'config reloaded');
-  // What needs a restart keeps its running value until then.
-  const kept = { ...next } as Record<string, unknown>;
-  for (const name of plan.restart) {
-    const field = OPTIONS[name].field;
-    kept[field] = current[field];
-  }
-  return kept as unknown as Config;
+  // Only the live options change the running configuration; the rest waits for a restart.
+  return withLiveValues(current, next);
 }
 
 /** One line for a start-up failure the user can fix (a file, a port), or undefined for a bug. */

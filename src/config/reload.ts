@@ -24,3 +24,13 @@ export function planReload(current: ConfigValues, next: ConfigValues): ReloadPla
   }
   return { live, restart };
 }
+
+/** The running configuration after a reload: `current` with the live options taken from `next`. */
+export function withLiveValues<C extends ConfigValues>(current: C, next: ConfigValues): C {
+  const live: Partial<ConfigValues> = {};
+  for (const name of LIVE) {
+    const field = OPTIONS[name].field as keyof ConfigValues;
+    Object.assign(live, { [field]: next[field] });
+  }
+  return { ...current, ...live };
+}
