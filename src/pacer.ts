@@ -50,6 +50,8 @@ export type PacerSettings = Pick<
   | 'proxyIdleTimeoutSeconds'
   | 'proxyRequestTimeoutSeconds'
   | 'maxHeaderSize'
+  | 'maxConnections'
+  | 'maxConnectionsPerPort'
   | 'workers'
 >;
 
@@ -167,6 +169,8 @@ async function startConsumers(settings: PacerSettings, context: { logger: Logger
       idleTimeoutMs: settings.proxyIdleTimeoutSeconds * 1000,
       requestTimeoutMs: settings.proxyRequestTimeoutSeconds * 1000,
       maxHeaderSize: settings.maxHeaderSize,
+      maxConnections: settings.maxConnections,
+      maxConnectionsPerPort: settings.maxConnectionsPerPort,
     };
     // --workers > 1: the proxy runs in worker processes fed with each table over IPC (proxy/workers.ts).
     const proxy =

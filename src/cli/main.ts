@@ -56,7 +56,8 @@ async function run(config: Config): Promise<number> {
     onShutdownSignal(async (signal) => {
       logger.info({ signal }, 'shutting down: no new connections, draining');
       const pacer = await starting?.catch(() => undefined);
-      await pacer?.stop();
+      // In-flight requests and connections may finish for up to --drain-timeout.
+      await pacer?.stop(config.drainTimeoutSeconds * 1000);
       logger.info('stopped');
       resolve();
     });

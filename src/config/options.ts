@@ -356,6 +356,16 @@ export const OPTIONS = {
     { field: 'maxHeaderSize', placeholder: 'BYTES', default: 16_384, help: 'largest HTTP request or response head accepted (431 beyond)' },
     (t) => parseInteger(t, 1_024, 1_048_576),
   ),
+  'max-connections': scalar(
+    'int',
+    { field: 'maxConnections', placeholder: 'N', default: 50_000, help: "client connections open at once on all proxy listeners of a process (marathon-lb's global maxconn); beyond it an HTTP client gets 503, a TCP one a close" },
+    (t) => parseInteger(t, 1, 10_000_000),
+  ),
+  'max-connections-per-port': scalar(
+    'int',
+    { field: 'maxConnectionsPerPort', placeholder: 'N', default: 10_000, help: "client connections open at once on one service port or virtual-host listener (marathon-lb's maxconn in defaults)" },
+    (t) => parseInteger(t, 1, 10_000_000),
+  ),
   workers: scalar(
     'int',
     { field: 'workers', placeholder: 'N', default: 1, help: 'proxy worker processes (SO_REUSEPORT listeners; Marathon sync, DNS and admin stay in the main process); use one per core' },
@@ -424,6 +434,8 @@ export interface ConfigValues {
   readonly proxyIdleTimeoutSeconds: number;
   readonly proxyRequestTimeoutSeconds: number;
   readonly maxHeaderSize: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPort: number;
   readonly workers: number;
 }
 

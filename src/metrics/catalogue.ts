@@ -286,6 +286,18 @@ export const METRICS = {
     help: 'Listeners pacer should run but cannot (port in use, privileged, claimed by two services, bad certificate), by kind.',
     labelNames: ['kind'],
   },
+  proxyConnectionsRefused: {
+    name: 'pacer_proxy_connections_refused_total',
+    type: 'counter',
+    help: 'Client connections refused because a connection limit was reached, by listener and by limit (listener = --max-connections-per-port, total = --max-connections).',
+    labelNames: ['listener', 'limit'],
+  },
+  proxyConnections: {
+    name: 'pacer_proxy_connections',
+    type: 'gauge',
+    help: 'Client connections open now on all proxy listeners (service ports and virtual-host listeners).',
+    labelNames: [],
+  },
   // --- end proxy ---
 } as const satisfies Record<string, MetricDef>;
 

@@ -17,6 +17,7 @@ import type { RoutingTable, Service } from '../model/routing-table.ts';
 import type { Upstream } from './balancer.ts';
 import { createBalancer } from './balancers/index.ts';
 import { VhostRouter, type RouteSource } from './http/router.ts';
+import { ConnectionBudget } from './connection-limits.ts';
 import { ServiceListener, type HttpServerLimits } from './listener.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { ServiceRuntime } from './service.ts';
@@ -36,6 +37,9 @@ export interface ProxyOptions {
   readonly idleTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxHeaderSize: number;
+  /** `--max-connections` and `--max-connections-per-port` (connection-limits.ts). */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPort: number;
   /** Bind every listener with SO_REUSEPORT: set in the workers of `--workers` > 1. */
   readonly reusePort?: boolean;
 }
@@ -91,6 +95,7 @@ class Proxy implements ProxyConsumer {
   readonly #tcp: TcpTimeouts;
   readonly #limits: HttpServerLimits;
   readonly #certs: CertificateStore;
+  readonly #budget: ConnectionBudget;
   readonly #runtimes = new Map<string, ServiceRuntime>();
   readonly #listeners = new Map<string, ServiceListener>();
   readonly #udp = new Map<string, UdpBinding>();
@@ -122,6 +127,7 @@ class Proxy implements ProxyConsumer {
       reusePort: options.reusePort === true,
     };
     this.#certs = new CertificateStore(options.tlsCerts);
+    this.#budget = new ConnectionBudget({ total: options.maxConnections, perPort: options.maxConnectionsPerPort }, metrics, logger);
   }
 
   async start(): Promise<void> {
@@ -141,7 +147,7 @@ class Proxy implements ProxyConsumer {
       const key = `${proto} ${listenerKey(this.#options.bind, port)}`;
       const failure = this.#bindFailures.get(key);
       if (failure && Date.now() < failure.retryAt) continue;
-      const listener = new VhostListener(proto, this.#options.bind, port, this.#limits, base, this.#certs);
+      const listener = new VhostListener(proto, this.#options.bind, port, this.#limits, base, this.#certs, this.#budget);
       try {
         await listener.listen();
         if (this.#closed) {
@@ -297,7 +303,7 @@ class Proxy implements ProxyConsumer {
     const failure = this.#bindFailures.get(`tcp ${key}`);
     if (failure && Date.now() < failure.retryAt) return;
     const s = rt.service;
-    const listener = new ServiceListener(s.bindAddress, s.listenPort, rt, this.#tcp, this.#limits, this.#options.httpsPort);
+    const listener = new ServiceListener(s.bindAddress, s.listenPort, rt, this.#tcp, this.#limits, this.#options.httpsPort, this.#budget);
     this.#listeners.set(key, listener);
     listener.listen().then(
       () => {

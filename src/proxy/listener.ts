@@ -9,6 +9,7 @@ import { listening } from '../net/listening.ts';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ConnectionBudget } from './connection-limits.ts';
 import { handleRequest, handleUpgrade, type HttpListenerContext } from './http/handler.ts';
 import type { ServiceRuntime } from './service.ts';
 import { proxyTcp, type TcpTimeouts } from './tcp.ts';
@@ -50,11 +51,15 @@ export class ServiceListener {
   readonly #tcp: TcpTimeouts;
   readonly #limits: HttpServerLimits;
   readonly #httpCtx: { http: HttpListenerContext; https: HttpListenerContext };
+  readonly #budget: ConnectionBudget;
+  readonly #name: string;
 
-  constructor(bind: string, port: number, runtime: ServiceRuntime, tcp: TcpTimeouts, limits: HttpServerLimits, httpsPort: number) {
+  constructor(bind: string, port: number, runtime: ServiceRuntime, tcp: TcpTimeouts, limits: HttpServerLimits, httpsPort: number, budget: ConnectionBudget) {
     this.bind = bind;
     this.port = port;
     this.runtime = runtime;
+    this.#budget = budget;
+    this.#name = `tcp ${bind.includes(':') ? `[${bind}]` : bind}:${port}`;
     this.#tcp = tcp;
     this.#limits = limits;
     const base = { port: String(port), httpsPort, maxAttempts: tcp.maxAttempts, connectTimeoutMs: tcp.connectTimeoutMs, idleTimeoutMs: tcp.idleTimeoutMs };
@@ -91,6 +96,8 @@ export class ServiceListener {
   }
 
   #onConnection(socket: Socket): void {
+    const plainHttp = this.runtime.mode === 'http' && this.secureContext === undefined && !this.tlsUnavailable;
+    if (!this.#budget.admit(socket, this.#name, this.#sockets.size, plainHttp)) return;
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     if (this.tlsUnavailable) {

@@ -8,8 +8,9 @@
 import { listening } from '../net/listening.ts';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { ConnectionBudget } from './connection-limits.ts';
 import { handleRequest, handleUpgrade, type HttpListenerContext } from './http/handler.ts';
 import { hostName } from './http/headers.ts';
 import { VhostRouter } from './http/router.ts';
@@ -22,11 +23,13 @@ export class VhostListener {
   readonly bind: string;
   readonly port: number;
   router: VhostRouter<ServiceRuntime> = new VhostRouter([]);
+  /** Accepts, applies the connection limits, then hands the socket to the HTTP(S) server. */
+  readonly #front: NetServer;
   readonly #server: HttpServer | HttpsServer;
   readonly #sockets = new Set<Socket>();
   readonly #reusePort: boolean;
 
-  constructor(proto: 'http' | 'https', bind: string, port: number, limits: HttpServerLimits, base: Omit<HttpListenerContext, 'proto' | 'port'>, certs: CertificateStore) {
+  constructor(proto: 'http' | 'https', bind: string, port: number, limits: HttpServerLimits, base: Omit<HttpListenerContext, 'proto' | 'port'>, certs: CertificateStore, budget: ConnectionBudget) {
     this.proto = proto;
     this.bind = bind;
     this.port = port;
@@ -49,11 +52,17 @@ export class VhostListener {
         ? createHttpServer(options, (req, res) => handleRequest(req, res, resolve, ctx))
         : createHttpsServer({ ...options, SNICallback: certs.sniCallback, minVersion: MIN_TLS_VERSION }, (req, res) => handleRequest(req, res, resolve, ctx));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, resolve, ctx));
-    this.#server.on('connection', (socket: Socket) => {
+    this.#server.on('tlsClientError', () => undefined);
+    // Node arms its header/request timeouts when a server starts listening; this one never does.
+    this.#server.emit('listening');
+    const name = this.address;
+    this.#front = createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+      if (!budget.admit(socket, name, this.#sockets.size, proto === 'http')) return;
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      this.#server.emit('connection', socket);
+      socket.resume();
     });
-    this.#server.on('tlsClientError', () => undefined);
   }
 
   get address(): string {
@@ -61,13 +70,15 @@ export class VhostListener {
   }
 
   listen(): Promise<void> {
-    return listening(this.#server, (done) =>
-      this.#server.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#reusePort }, done),
-    );
+    return listening(this.#front, (done) =>
+      this.#front.listen({ host: this.bind, port: this.port, exclusive: true, reusePort: this.#reusePort }, done),
+    ).then(() => {
+      this.#front.on('error', () => undefined);
+    });
   }
 
   async close(drainMs: number): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#front.close(() => resolve()));
     const deadline = Date.now() + drainMs;
     while (this.#sockets.size > 0 && Date.now() < deadline) {
       this.#server.closeIdleConnections();
@@ -75,6 +86,7 @@ export class VhostListener {
     }
     this.#server.closeAllConnections();
     for (const s of this.#sockets) s.destroy();
+    this.#server.close(() => undefined);
     await closed;
   }
 }

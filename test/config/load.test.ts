@@ -388,6 +388,8 @@ describe('env', () => {
       PACER_PROXY_IDLE_TIMEOUT: '40',
       PACER_PROXY_REQUEST_TIMEOUT: '30',
       PACER_MAX_HEADER_SIZE: '8192',
+      PACER_MAX_CONNECTIONS: '1000',
+      PACER_MAX_CONNECTIONS_PER_PORT: '100',
       PACER_WORKERS: '2',
     });
     expect({ ...c, sources: undefined, warnings: undefined }).toEqual({
@@ -419,6 +421,8 @@ describe('env', () => {
       proxyIdleTimeoutSeconds: 40,
       proxyRequestTimeoutSeconds: 30,
       maxHeaderSize: 8192,
+      maxConnections: 1000,
+      maxConnectionsPerPort: 100,
       workers: 2,
       sources: undefined,
       warnings: undefined,

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
 import type { Backend, Service } from '../../src/model/routing-table.ts';
 import type { ServiceSpec } from '../../src/model/service-spec.ts';
+import { ConnectionBudget, type ConnectionLimitSettings } from '../../src/proxy/connection-limits.ts';
 import { ServiceListener } from '../../src/proxy/listener.ts';
 import { ServiceMetrics } from '../../src/proxy/metrics.ts';
 import { ServiceRuntime } from '../../src/proxy/service.ts';
@@ -73,9 +74,15 @@ export function makeRuntime(service: Service, t: Timeouts = {}): ServiceRuntime 
   );
 }
 
+/** A connection budget for listeners made here: the defaults unless the test says otherwise. */
+export function connectionBudget(settings: Partial<ConnectionLimitSettings> = {}): ConnectionBudget {
+  metrics ??= createMetrics({ processMetrics: false });
+  return new ConnectionBudget({ total: settings.total ?? 50_000, perPort: settings.perPort ?? 10_000 }, metrics, createLogger('silent'));
+}
+
 /** A service-port listener on 127.0.0.1:`port` (a free port) for `rt`. */
 export async function serviceListener(rt: ServiceRuntime, port: number, t: Timeouts = {}): Promise<ServiceListener> {
-  const listener = new ServiceListener('127.0.0.1', port, rt, { connectTimeoutMs: t.connectTimeoutMs ?? 1_000, idleTimeoutMs: t.idleTimeoutMs ?? 2_000, maxAttempts: 3 }, LIMITS, 0);
+  const listener = new ServiceListener('127.0.0.1', port, rt, { connectTimeoutMs: t.connectTimeoutMs ?? 1_000, idleTimeoutMs: t.idleTimeoutMs ?? 2_000, maxAttempts: 3 }, LIMITS, 0, connectionBudget());
   await listener.listen();
   return listener;
 }

@@ -11,7 +11,7 @@ import { CertificateStore } from '../../src/proxy/tls.ts';
 import { VhostListener } from '../../src/proxy/vhosts.ts';
 import { VhostRouter } from '../../src/proxy/http/router.ts';
 import { freePort } from './helpers.ts';
-import { LIMITS, makeRuntime, makeService, rawBackend, rawClient, serviceListener, type RawBackend, type Timeouts } from './inproc.ts';
+import { LIMITS, connectionBudget, makeRuntime, makeService, rawBackend, rawClient, serviceListener, type RawBackend, type Timeouts } from './inproc.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -106,7 +106,7 @@ describe('3: X-Marathon-App-Id on the vhost listener', () => {
     const service = makeService([b.port], { vhosts: [] }, { appId: '/internal/admin', bindAddress });
     const rt = makeRuntime(service);
     const port = await freePort();
-    const v = new VhostListener('http', '127.0.0.1', port, LIMITS, { httpsPort: 0, maxAttempts: 3, connectTimeoutMs: 1_000, idleTimeoutMs: 2_000 }, new CertificateStore([]));
+    const v = new VhostListener('http', '127.0.0.1', port, LIMITS, { httpsPort: 0, maxAttempts: 3, connectTimeoutMs: 1_000, idleTimeoutMs: 2_000 }, new CertificateStore([]), connectionBudget());
     v.router = new VhostRouter([{ target: rt, appId: service.appId, servicePort: 10_000, vhosts: [], paths: [], pathsIgnoreCase: false, weight: 0 }]);
     await v.listen();
     cleanups.push(async () => {
@@ -234,7 +234,7 @@ describe('9: TLS on a service port', () => {
     const b = await backend((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nplain'));
     const rt = makeRuntime(makeService([b.port]));
     const port = await freePort();
-    const listener = new ServiceListener('127.0.0.1', port, rt, { connectTimeoutMs: 1_000, idleTimeoutMs: 30_000, maxAttempts: 3 }, { ...LIMITS, headersTimeoutMs: 200 }, 0);
+    const listener = new ServiceListener('127.0.0.1', port, rt, { connectTimeoutMs: 1_000, idleTimeoutMs: 30_000, maxAttempts: 3 }, { ...LIMITS, headersTimeoutMs: 200 }, 0, connectionBudget());
     configure(listener);
     await listener.listen();
     cleanups.push(async () => {
