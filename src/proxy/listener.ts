@@ -13,7 +13,7 @@ import type { ConnectionBudget } from './connection-limits.ts';
 import { handleRequest, handleUpgrade, type HttpListenerContext } from './http/handler.ts';
 import type { ServiceRuntime } from './service.ts';
 import { proxyTcp, type TcpTimeouts } from './tcp.ts';
-import { MIN_TLS_VERSION } from './tls.ts';
+import { TLS_SERVER_OPTIONS } from './tls.ts';
 
 export interface HttpServerLimits {
   readonly maxHeaderSize: number;
@@ -110,7 +110,7 @@ export class ServiceListener {
       return;
     }
     socket.on('error', () => undefined);
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: context, minVersion: MIN_TLS_VERSION } as ConstructorParameters<typeof TLSSocket>[1]);
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context, ...TLS_SERVER_OPTIONS } as ConstructorParameters<typeof TLSSocket>[1]);
     secure.on('error', () => secure.destroy());
     // A handshake must finish within the header timeout: a client that opens and says nothing
     // (or stalls mid-handshake) does not hold the socket.

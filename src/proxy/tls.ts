@@ -5,13 +5,33 @@
  * CN when it has none), wildcards included (`*.example.com` covers one label). A client without SNI,
  * or naming a host no certificate covers, gets the first `--tls-cert` (else the first label
  * certificate). A file that cannot be read or parsed is reported and skipped; the others serve.
- * TLS 1.2 is the minimum.
+ * TLS 1.2 is the minimum, with forward-secret AEAD cipher suites only (Mozilla's "intermediate"
+ * profile): no CBC, no RSA key exchange, no SHA-1 MACs.
  */
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 
 export const MIN_TLS_VERSION = 'TLSv1.2';
+
+/** TLS 1.3 suites first (listed, or Node would not offer TLS 1.3), then TLS 1.2's ECDHE/DHE + AEAD. */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'DHE-RSA-AES128-GCM-SHA256',
+  'DHE-RSA-AES256-GCM-SHA384',
+  'DHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** The TLS settings of every listener pacer terminates TLS on. */
+export const TLS_SERVER_OPTIONS = { minVersion: MIN_TLS_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true } as const;
 
 export interface Certificate {
   readonly path: string;
@@ -39,7 +59,7 @@ export function loadCertificate(path: string, read: (path: string) => string = (
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(certs[0]!);
-    context = createSecureContext({ cert: certs.join('\n'), key, minVersion: MIN_TLS_VERSION });
+    context = createSecureContext({ cert: certs.join('\n'), key, ...TLS_SERVER_OPTIONS });
   } catch (error) {
     throw new Error(`${path}: ${(error as Error).message}`);
   }

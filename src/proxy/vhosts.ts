@@ -16,7 +16,7 @@ import { hostName } from './http/headers.ts';
 import { VhostRouter } from './http/router.ts';
 import { httpServerOptions, type HttpServerLimits } from './listener.ts';
 import type { ServiceRuntime } from './service.ts';
-import { MIN_TLS_VERSION, type CertificateStore } from './tls.ts';
+import { TLS_SERVER_OPTIONS, type CertificateStore } from './tls.ts';
 
 export class VhostListener {
   readonly proto: 'http' | 'https';
@@ -50,7 +50,7 @@ export class VhostListener {
     this.#server =
       proto === 'http'
         ? createHttpServer(options, (req, res) => handleRequest(req, res, resolve, ctx))
-        : createHttpsServer({ ...options, SNICallback: certs.sniCallback, minVersion: MIN_TLS_VERSION }, (req, res) => handleRequest(req, res, resolve, ctx));
+        : createHttpsServer({ ...options, SNICallback: certs.sniCallback, ...TLS_SERVER_OPTIONS }, (req, res) => handleRequest(req, res, resolve, ctx));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, resolve, ctx));
     this.#server.on('tlsClientError', () => undefined);
     // Node arms its header/request timeouts when a server starts listening; this one never does.
