@@ -6,8 +6,9 @@
  * Behaviour (reference §2 and §10): AA on every authoritative answer; RD and CD copied; RA when
  * forwarding is configured; NXDOMAIN for names that do not exist and NOERROR/NODATA for names that
  * exist without the type, both with the zone's SOA in the authority section (SRV included); SOA and
- * NS at the apex in the answer section; OPT echoed with the size honoured; partial answers with TC
- * when a UDP reply does not fit; REFUSED (or forwarding) outside the zone; FORMERR/NOTIMP/BADVERS
+ * NS at the apex in the answer section; OPT echoed with the size honoured (at most 1232); partial
+ * answers with TC when a UDP reply does not fit (512 bytes without EDNS); ANY over UDP answered with
+ * one RRset (RFC 8482); REFUSED (or forwarding) outside the zone; FORMERR/NOTIMP/BADVERS
  * for queries pacer cannot read; SERVFAIL until the first routing table arrived.
  */
 import { answersFor, type AnswerSet, type Zone } from './zone.ts';
@@ -177,7 +178,10 @@ export class Answerer {
       this.count(transport, qtype, RCODE.NXDOMAIN);
       return this.#write(req, q, zone, undefined, RCODE.NXDOMAIN, ra, limit);
     }
-    const set = answersFor(entry, qtype);
+    // ANY over UDP (RFC 8482 §4.1): one RRset, not everything the name has (A, else AAAA, else SRV
+    // without its additional section); the apex keeps its SOA and NS. Over TCP, where the source
+    // address is proven (RFC 8482 allows a conventional answer there), the whole set.
+    const set = qtype === TYPE.ANY && transport === UDP && entry.soa === undefined ? (entry.a ?? entry.aaaa ?? entry.any) : answersFor(entry, qtype);
     this.count(transport, qtype, RCODE.NOERROR);
     return this.#write(req, q, zone, set, RCODE.NOERROR, ra, limit);
   }

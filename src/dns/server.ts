@@ -35,7 +35,7 @@ import { registerDnsApi, type MesosDnsConfig } from './http-api.ts';
 import { LiveRecords } from './live.ts';
 import { SRV_WEIGHT } from './names.ts';
 import { SOA_EXPIRE, SOA_REFRESH, SOA_RETRY, type Zone } from './zone.ts';
-import { decodeQuery, errorReply, Query, RCODE, truncateReply, udpLimit } from './wire.ts';
+import { DECODE, decodeQuery, errorReply, Query, RCODE, truncateReply, UDP_MAX, udpLimit } from './wire.ts';
 
 export type DnsOptions = Pick<
   ConfigValues,
@@ -192,11 +192,15 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
 
   const stats: DnsListenerStats = { udpDropped: 0, sendErrors: 0, tcpOversize: 0 };
 
-  // Forwarded queries: the reply's rcode is counted; UDP replies are cut to the client's size.
+  // Forwarded queries: the reply's rcode is counted; UDP replies are cut to the client's size (512
+  // without EDNS, at most UDP_MAX with it), so forwarding amplifies no more than a local answer.
   // Neither the forwarder nor `reply` may leave a rejected promise behind.
   const forwardQuery = new Query();
   const forward = (req: Buffer, transport: Transport, reply: (buf: Buffer) => void, done?: () => void) => {
     const copy = Buffer.from(req);
+    // The resolver is asked for no more than a UDP client can be given (UDP_MAX): it truncates
+    // its own answer rather than pacer cutting a bigger one.
+    if (decodeQuery(copy, forwardQuery) === DECODE.OK && forwardQuery.hasOpt && forwardQuery.udpSize > UDP_MAX) copy.writeUInt16BE(UDP_MAX, forwardQuery.optSizeAt);
     forwarder
       .forward(copy, transport === TCP)
       .catch((error: unknown) => {

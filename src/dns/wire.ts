@@ -16,8 +16,20 @@ export const BADVERS = 16;
 export const HEADER_SIZE = 12;
 /** RFC 1035's UDP limit without EDNS. */
 export const UDP_MIN = 512;
-/** The most pacer honours from a client's EDNS UDP size. */
-export const UDP_MAX = 4096;
+/**
+ * The most pacer honours from a client's EDNS UDP size: the DNS Flag Day 2020 value, which fits an
+ * IPv6 packet in a 1280-byte MTU without fragmenting. It also caps amplification: no UDP reply is
+ * larger than this, whatever the query (a bigger answer is cut with TC, and the client asks over TCP).
+ */
+export const UDP_MAX = 1232;
+/** Labels plus compression pointers followed in one name before it is refused (a 255-byte name has at most 127 labels). */
+export const MAX_NAME_HOPS = 128;
+/**
+ * Labels plus pointers followed over all the record names of one query (a normal query has one OPT
+ * record, owned by the root: 1). Beyond it the query is FORMERR: a datagram packed with records
+ * whose names are long pointer chains costs at most this many steps, not records × MAX_NAME_HOPS.
+ */
+export const MAX_QUERY_HOPS = 1_024;
 export const OPT_SIZE = 11;
 
 export const FLAG_QR = 0x8000;
@@ -55,6 +67,8 @@ export class Query {
   readonly labelStarts = new Uint16Array(128);
   labels = 0;
   hasOpt = false;
+  /** Offset of the OPT record's class field (the UDP size) in the packet, when it has one. */
+  optSizeAt = 0;
   /** The requestor's UDP payload size (OPT class), as sent. */
   udpSize = 0;
   ednsVersion = 0;
@@ -63,14 +77,34 @@ export class Query {
 
 const lowerScratch = Buffer.alloc(256);
 
-/** Skip a (possibly compressed) name; returns the offset after it, or -1. */
+/** Steps `skipName` may still take: set by its caller for each message. */
+let hopsLeft = 0;
+
+/**
+ * Skip a (possibly compressed) name and check it; returns the offset after it, or -1. A pointer
+ * must point before every byte of the name read so far (and past the header): pointers only go
+ * backwards, so a name cannot loop, point at itself or forward, or point past the packet. At most
+ * MAX_NAME_HOPS labels and pointers (and `hopsLeft` for the message), and 255 bytes once expanded.
+ */
 function skipName(buf: Buffer, pos: number): number {
-  for (let hops = 0; hops < 128; hops++) {
-    if (pos >= buf.length) return -1;
+  let end = -1;
+  let floor = pos;
+  let length = 1;
+  for (let hops = 0; hops < MAX_NAME_HOPS; hops++) {
+    if (--hopsLeft < 0 || pos >= buf.length) return -1;
     const len = buf[pos]!;
-    if (len === 0) return pos + 1;
-    if ((len & 0xc0) === 0xc0) return pos + 2 <= buf.length ? pos + 2 : -1;
+    if (len === 0) return end < 0 ? pos + 1 : end;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 2 > buf.length) return -1;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1]!;
+      if (target < HEADER_SIZE || target >= floor) return -1;
+      if (end < 0) end = pos + 2;
+      pos = floor = target;
+      continue;
+    }
     if ((len & 0xc0) !== 0) return -1;
+    length += 1 + len;
+    if (length > 255) return -1;
     pos += 1 + len;
   }
   return -1;
@@ -78,8 +112,10 @@ function skipName(buf: Buffer, pos: number): number {
 
 /**
  * Decode a query into `q`. Only the header, the one question and an OPT record are read; other
- * records are skipped after their framing is checked. On FORMERR/NOTIMP, `q.id`, `q.flags` and
- * `q.opcode` are set (enough for an error reply) and `q.questionEnd` is 12 unless the question was read.
+ * records are skipped after their framing and names are checked (FORMERR on a compression-pointer
+ * loop, a pointer forward or past the packet, a label over 63, a name over 255 bytes). On
+ * FORMERR/NOTIMP, `q.id`, `q.flags` and `q.opcode` are set (enough for an error reply) and
+ * `q.questionEnd` is 12 unless the question was read.
  */
 export function decodeQuery(buf: Buffer, q: Query): DecodeStatus {
   const n = buf.length;
@@ -92,6 +128,7 @@ export function decodeQuery(buf: Buffer, q: Query): DecodeStatus {
   q.qnameEnd = HEADER_SIZE;
   q.questionEnd = HEADER_SIZE;
   q.hasOpt = false;
+  q.optSizeAt = 0;
   q.udpSize = 0;
   q.ednsVersion = 0;
   q.dnssecOk = false;
@@ -137,9 +174,15 @@ export function decodeQuery(buf: Buffer, q: Query): DecodeStatus {
     q.key = buf.toString('latin1', HEADER_SIZE, q.qnameEnd);
   }
 
-  // Answer and authority records (none in a normal query) are skipped; an OPT is looked for in the additional section.
-  const records = ((buf[6]! << 8) | buf[7]!) + ((buf[8]! << 8) | buf[9]!);
+  // A query carries no answer records, and authority records only for IXFR (RFC 1995); as NSD does,
+  // anything else is FORMERR. The records it has are walked (framing and names checked, within
+  // MAX_QUERY_HOPS), and an OPT is looked for in the additional section.
+  const answerCount = (buf[6]! << 8) | buf[7]!;
+  const authorityCount = (buf[8]! << 8) | buf[9]!;
+  if (answerCount !== 0 || (authorityCount !== 0 && q.qtype !== TYPE.IXFR)) return DECODE.FORMERR;
+  const records = authorityCount;
   const additional = (buf[10]! << 8) | buf[11]!;
+  hopsLeft = MAX_QUERY_HOPS;
   for (let i = 0; i < records + additional; i++) {
     const start = pos;
     pos = skipName(buf, pos);
@@ -151,6 +194,7 @@ export function decodeQuery(buf: Buffer, q: Query): DecodeStatus {
       // RFC 6891 §6.1.1: one OPT, owned by the root, in the additional section.
       if (i < records || q.hasOpt || buf[start] !== 0) return DECODE.FORMERR;
       q.hasOpt = true;
+      q.optSizeAt = pos + 2;
       q.udpSize = (buf[pos + 2]! << 8) | buf[pos + 3]!;
       q.ednsVersion = buf[pos + 5]!;
       q.dnssecOk = (buf[pos + 6]! & 0x80) !== 0;
@@ -160,7 +204,7 @@ export function decodeQuery(buf: Buffer, q: Query): DecodeStatus {
   return DECODE.OK;
 }
 
-/** The UDP reply size a query allows: 512, or its EDNS size (at least 512, at most UDP_MAX). */
+/** The UDP reply size a query allows: 512, or its EDNS size (at least 512, at most UDP_MAX = 1232). */
 export function udpLimit(q: Query): number {
   if (!q.hasOpt) return UDP_MIN;
   return q.udpSize < UDP_MIN ? UDP_MIN : q.udpSize > UDP_MAX ? UDP_MAX : q.udpSize;
@@ -311,6 +355,8 @@ export function truncateReply(reply: Buffer, limit: number): Buffer | undefined 
   if (reply.length <= limit) return reply;
   if (reply.length < HEADER_SIZE) return undefined;
   const counts = [reply.readUInt16BE(4), reply.readUInt16BE(6), reply.readUInt16BE(8), reply.readUInt16BE(10)] as [number, number, number, number];
+  // A reply of up to 64 KiB: names are checked, but the hop budget is the message's size.
+  hopsLeft = reply.length;
   let pos = HEADER_SIZE;
   for (let i = 0; i < counts[0]; i++) {
     pos = skipName(reply, pos);

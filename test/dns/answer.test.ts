@@ -32,6 +32,8 @@ function recordSet(): RecordSet {
     ],
     ['_big._tcp.marathon.mesos', { a: [], aaaa: [], srv: Array.from({ length: 40 }, (_, i) => ({ priority: 0, weight: 1, port: 30000 + i, target: target(i) })) }],
   ]);
+  // 14 SRV records fit 1232 bytes, but not with their targets' addresses.
+  names.set('_mid._tcp.marathon.mesos', { a: [], aaaa: [], srv: Array.from({ length: 14 }, (_, i) => ({ priority: 0, weight: 1, port: 30000 + i, target: target(i) })) });
   for (let i = 0; i < 40; i++) names.set(target(i), { a: [`10.1.0.${i}`], aaaa: [], srv: [] });
   return { domain: 'mesos', framework: 'marathon', frameworkName: 'marathon', names, tasks: [], nsName: 'ns1.mesos' };
 }
@@ -166,12 +168,14 @@ describe('sizes: truncation and EDNS', () => {
     expect(reply.readUInt16BE(6)).toBe(p.answers.length);
   });
 
-  it('honours the client’s EDNS size, and TCP gets everything', () => {
+  it('honours the client’s EDNS size up to 1232 bytes, and TCP gets everything', () => {
     const edns = ask(answerer(), big({ edns: 4096 }));
-    expect(flags(edns) & TC).toBe(0);
-    expect(parse(edns).answers).toHaveLength(40);
-    const small = ask(answerer(), big({ edns: 1232 }));
-    expect(small.length).toBeLessThanOrEqual(1232);
+    expect(edns.length).toBeLessThanOrEqual(1232);
+    expect(flags(edns) & TC).toBe(TC);
+    expect(parse(edns).answers.length).toBeGreaterThan(parse(ask(answerer(), big())).answers.length);
+    const small = ask(answerer(), big({ edns: 1000 }));
+    expect(small.length).toBeLessThanOrEqual(1000);
+    expect(small.length).toBeGreaterThan(512);
     const tcp = ask(answerer(), big(), TCP);
     expect(flags(tcp) & TC).toBe(0);
     expect(parse(tcp).answers).toHaveLength(40);
@@ -179,9 +183,10 @@ describe('sizes: truncation and EDNS', () => {
   });
 
   it('drops the additional section before any answer, without TC', () => {
-    const reply = ask(answerer(), big({ edns: 3300 }));
+    const reply = ask(answerer(), query('_mid._tcp.marathon.mesos', TYPE.SRV, { edns: 1232 }));
     const p = parse(reply);
-    expect(p.answers).toHaveLength(40);
+    expect(p.answers).toHaveLength(14);
+    expect(parse(ask(answerer(), query('_mid._tcp.marathon.mesos', TYPE.SRV), TCP)).additionals).toHaveLength(14);
     expect(flags(reply) & TC).toBe(0);
     expect(p.additionals.filter((r) => r.type !== 41)).toEqual([]);
   });
@@ -190,9 +195,10 @@ describe('sizes: truncation and EDNS', () => {
     const optOf = (reply: Buffer) => parse(reply).additionals.filter((r) => r.type === 41).map((r) => r.class);
     expect(optOf(ask(answerer(), query('web-prod.marathon.mesos', TYPE.A, { edns: 1232 })))).toEqual([1232]);
     expect(optOf(ask(answerer(), query('web-prod.marathon.mesos', TYPE.A, { edns: 100 })))).toEqual([512]);
-    expect(optOf(ask(answerer(), query('web-prod.marathon.mesos', TYPE.A, { edns: 65000 })))).toEqual([4096]);
+    expect(optOf(ask(answerer(), query('web-prod.marathon.mesos', TYPE.A, { edns: 65000 })))).toEqual([1232]);
     expect(optOf(ask(answerer(), query('web-prod.marathon.mesos', TYPE.A)))).toEqual([]);
-    expect(optOf(ask(answerer(), query('nope.marathon.mesos', TYPE.A, { edns: 1400 })))).toEqual([1400]);
+    expect(optOf(ask(answerer(), query('nope.marathon.mesos', TYPE.A, { edns: 1400 })))).toEqual([1232]);
+    expect(optOf(ask(answerer(), query('nope.marathon.mesos', TYPE.A, { edns: 1000 })))).toEqual([1000]);
   });
 
   it('re-truncates a forwarded reply to the client’s size, keeping whole records', () => {

@@ -15,6 +15,7 @@ import { TYPE } from '../../src/dns/wire.ts';
 import { freePort, parse, query, tcpExchange, udpExchange } from '../helpers/dns.ts';
 import { app, appState, port as appPort, snapshotOf, task } from '../helpers/model-data.ts';
 import { seededRandom } from '../helpers/random.ts';
+import { mutate } from '../reliability/dns-fuzz-lib.ts';
 
 const SEED = 0x5eed_d25;
 const PACKETS = 100_000;
@@ -54,62 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dns?.close(100);
 });
-
-const BASES = [
-  query('web-prod.marathon.mesos', TYPE.A),
-  query('_web-prod._tcp.marathon.mesos', TYPE.SRV, { edns: 4096 }),
-  query('_http._web-prod._udp.marathon.mesos', TYPE.SRV),
-  query('mesos', TYPE.SOA, { edns: 1232 }),
-  query('nope.marathon.mesos', TYPE.AAAA),
-  query('example.com', TYPE.ANY, { edns: 512 }),
-];
-
-function mutate(rand: () => number): Buffer {
-  const int = (n: number) => Math.floor(rand() * n);
-  const base = BASES[int(BASES.length)]!;
-  let p: Buffer;
-  switch (int(8)) {
-    case 0:
-      p = Buffer.alloc(int(600));
-      for (let i = 0; i < p.length; i++) p[i] = int(256);
-      break;
-    case 1:
-      p = Buffer.from(base);
-      for (let k = 1 + int(8); k > 0; k--) p[int(p.length)] = int(256);
-      break;
-    case 2:
-      p = Buffer.from(base.subarray(0, int(base.length)));
-      break;
-    case 3: {
-      const tail = Buffer.alloc(1 + int(300));
-      for (let i = 0; i < tail.length; i++) tail[i] = int(256);
-      p = Buffer.concat([base, tail]);
-      break;
-    }
-    case 4:
-      p = Buffer.from(base);
-      for (const at of [4, 6, 8, 10]) if (rand() < 0.5) p.writeUInt16BE(int(65536), at);
-      break;
-    case 5: {
-      p = Buffer.from(base);
-      const at = 12 + int(Math.max(1, p.length - 13));
-      p[at] = 0xc0 | int(64);
-      if (at + 1 < p.length) p[at + 1] = rand() < 0.5 ? at & 0xff : int(256);
-      break;
-    }
-    case 6:
-      p = Buffer.from(base);
-      p[12 + int(Math.max(1, p.length - 16))] = [0x3f, 0x40, 0x7f, 0xff, 0][int(5)]!;
-      break;
-    default: {
-      const names = ['web-prod.marathon.mesos', 'WEB-PROD.Marathon.Mesos', '_tcp.marathon.mesos', 'a.b.c.d.mesos', 'x'.repeat(63) + '.mesos'];
-      p = query(names[int(names.length)]!, int(65536), { edns: rand() < 0.5 ? int(65536) : undefined, ednsVersion: rand() < 0.1 ? 1 : 0, qclass: rand() < 0.8 ? 1 : int(65536), opcode: rand() < 0.1 ? int(16) : 0 });
-    }
-  }
-  // Most mutations should get past the QR check.
-  if (p.length > 2 && rand() < 0.8) p[2] = p[2]! & 0x7f;
-  return p;
-}
 
 describe('fuzzing', () => {
   it(`survives ${PACKETS} mutated and random packets over UDP, and TCP garbage`, async () => {

@@ -76,6 +76,7 @@ async function firstJsonLine(lines: AsyncIterable<string>, match: (o: Record<str
       // not a JSON line
     }
   }
+  await proc.stop(); // not left running when it did not come up in time
   throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${proc.output()}`);
 }
 
@@ -131,6 +132,7 @@ export async function startPacer(args: readonly string[], env: NodeJS.ProcessEnv
     if (!args.includes(flag)) defaults.push(flag, value);
   }
   const { proc, lines } = startProc(['--admin-bind', '127.0.0.1', '--admin-port', '0', ...defaults, ...args], env);
+  // Needs --log-level info or lower: "pacer started" is an info line.
   const started = await firstJsonLine(lines, (o) => o['msg'] === 'pacer started', proc, 'pacer');
   return { ...proc, admin: String(started['admin']) };
 }
