@@ -40,6 +40,7 @@ export type PacerSettings = Pick<
   | 'dnsDomain'
   | 'dnsTtlSeconds'
   | 'dnsResolvers'
+  | 'dnsForwardAllow'
   | 'dnsIpSources'
   | 'dnsHttpPort'
   | 'httpPort'

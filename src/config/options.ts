@@ -23,10 +23,13 @@ import {
   parsePort,
   parseResolver,
   parseSeconds,
+  parseSubnet,
+  formatSubnet,
   splitList,
+  type Subnet,
 } from './values.ts';
 
-export type { Resolver } from './values.ts';
+export type { Resolver, Subnet } from './values.ts';
 
 /** What kind of value an option takes (for documentation; parsing lives in `decode`). */
 export type OptionKind =
@@ -40,6 +43,7 @@ export type OptionKind =
   | 'seconds'
   | 'domain'
   | 'resolver'
+  | 'subnet'
   | 'enum';
 
 export interface OptionSpec<F extends string, T> {
@@ -165,6 +169,21 @@ export type IpSource = (typeof IP_SOURCES)[number];
 
 const DAY = 86_400;
 
+const v4 = (network: string, prefix: number): Subnet => ({ network, prefix, family: 'ipv4' });
+const v6 = (network: string, prefix: number): Subnet => ({ network, prefix, family: 'ipv6' });
+/** Loopback, private (RFC 1918, ULA), shared (RFC 6598) and link-local: a cluster's own clients. */
+export const LOCAL_NETWORKS: readonly Subnet[] = [
+  v4('127.0.0.0', 8),
+  v4('10.0.0.0', 8),
+  v4('172.16.0.0', 12),
+  v4('192.168.0.0', 16),
+  v4('100.64.0.0', 10),
+  v4('169.254.0.0', 16),
+  v6('::1', 128),
+  v6('fc00::', 7),
+  v6('fe80::', 10),
+];
+
 /** The catalogue, in the order of `--help` and the docs. */
 export const OPTIONS = {
   marathon: list(
@@ -267,6 +286,18 @@ export const OPTIONS = {
     },
     parseResolver,
     formatResolver,
+  ),
+  'dns-forward-allow': list<'dnsForwardAllow', Subnet>(
+    'subnet',
+    {
+      field: 'dnsForwardAllow',
+      placeholder: 'CIDR[,…]',
+      repeatable: true,
+      default: LOCAL_NETWORKS,
+      help: 'clients that may use --dns-resolvers (others get REFUSED for names outside the zone); default loopback, private, shared and link-local ranges',
+    },
+    parseSubnet,
+    formatSubnet,
   ),
   'health-check': bool({
     field: 'healthCheck',
@@ -421,6 +452,7 @@ export interface ConfigValues {
   readonly dnsDomain: string;
   readonly dnsTtlSeconds: number;
   readonly dnsResolvers: readonly Resolver[];
+  readonly dnsForwardAllow: readonly Subnet[];
   readonly healthCheck: boolean;
   readonly configFile: string | undefined;
   readonly logLevel: LogLevel;

@@ -100,6 +100,30 @@ export function parseHttpUrl(text: string): Parsed<string> {
   return ok(`${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`);
 }
 
+/** A network in CIDR notation (`10.0.0.0/8`, `fc00::/7`); a bare address is a /32 or /128. */
+export interface Subnet {
+  readonly network: string;
+  readonly prefix: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+export function parseSubnet(text: string): Parsed<Subnet> {
+  const t = text.trim();
+  const bad = fail<Subnet>(`must be a network in CIDR notation (10.0.0.0/8, fc00::/7) or an address, got ${quote(text)}`);
+  const slash = t.indexOf('/');
+  const network = slash === -1 ? t : t.slice(0, slash);
+  const version = isIP(network);
+  if (version === 0) return bad;
+  const max = version === 4 ? 32 : 128;
+  const prefixText = slash === -1 ? String(max) : t.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return bad;
+  return ok({ network, prefix: Number(prefixText), family: version === 4 ? 'ipv4' : 'ipv6' });
+}
+
+export function formatSubnet(s: Subnet): string {
+  return `${s.network}/${s.prefix}`;
+}
+
 export interface Resolver {
   /** IPv4 or IPv6 literal (no brackets). */
   readonly host: string;

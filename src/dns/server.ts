@@ -30,6 +30,7 @@ import type { RoutingTable } from '../model/routing-table.ts';
 import { VERSION } from '../version.ts';
 import { Answerer, FORWARD, QTYPE_LABELS, RCODE_LABELS, TCP, TRANSPORT_LABELS, UDP, type Transport } from './answer.ts';
 import { Forwarder, FORWARD_TIMEOUT_MS } from './forward.ts';
+import { ForwardAllowList } from './forward-allow.ts';
 import { HostCache, type Resolve } from './hosts.ts';
 import { registerDnsApi, type MesosDnsConfig } from './http-api.ts';
 import { LiveRecords } from './live.ts';
@@ -39,7 +40,7 @@ import { DECODE, decodeQuery, errorReply, Query, RCODE, truncateReply, UDP_MAX, 
 
 export type DnsOptions = Pick<
   ConfigValues,
-  'dnsBind' | 'dnsPort' | 'dnsDomain' | 'dnsTtlSeconds' | 'dnsResolvers' | 'dnsIpSources' | 'dnsHttpPort'
+  'dnsBind' | 'dnsPort' | 'dnsDomain' | 'dnsTtlSeconds' | 'dnsResolvers' | 'dnsForwardAllow' | 'dnsIpSources' | 'dnsHttpPort'
 > &
   Partial<Pick<ConfigValues, 'adminBind' | 'resyncIntervalSeconds' | 'marathonTimeoutSeconds'>>;
 
@@ -83,6 +84,8 @@ export interface DnsListenerStats {
   sendErrors: number;
   /** TCP connections cut for a message over the size limit. */
   tcpOversize: number;
+  /** Queries for names outside the zone REFUSED because the client is not in --dns-forward-allow. */
+  forwardRefused: number;
 }
 
 export interface DnsConsumer extends Consumer {
@@ -190,13 +193,24 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
   Object.assign(metrics.dnsMalformed, { collect: flushMalformed });
   Object.assign(metrics.dnsTruncated, { collect: flushTruncated });
 
-  const stats: DnsListenerStats = { udpDropped: 0, sendErrors: 0, tcpOversize: 0 };
+  const stats: DnsListenerStats = { udpDropped: 0, sendErrors: 0, tcpOversize: 0, forwardRefused: 0 };
 
   // Forwarded queries: the reply's rcode is counted; UDP replies are cut to the client's size (512
   // without EDNS, at most UDP_MAX with it), so forwarding amplifies no more than a local answer.
   // Neither the forwarder nor `reply` may leave a rejected promise behind.
   const forwardQuery = new Query();
-  const forward = (req: Buffer, transport: Transport, reply: (buf: Buffer) => void, done?: () => void) => {
+  const allowList = new ForwardAllowList(options.dnsForwardAllow);
+  const forward = (req: Buffer, transport: Transport, client: string, reply: (buf: Buffer) => void, done?: () => void) => {
+    if (!allowList.allows(client)) {
+      // Not an open resolver: outside --dns-forward-allow, names outside the zone are REFUSED.
+      stats.forwardRefused++;
+      if (decodeQuery(req, forwardQuery) === DECODE.OK) {
+        answerer.count(transport, forwardQuery.qtype, RCODE.REFUSED);
+        reply(errorReply(req, forwardQuery, RCODE.REFUSED, 0, true));
+      }
+      done?.();
+      return;
+    }
     const copy = Buffer.from(req);
     // The resolver is asked for no more than a UDP client can be given (UDP_MAX): it truncates
     // its own answer rather than pacer cutting a bigger one.
@@ -255,7 +269,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     if (reply === FORWARD) {
       const port = rinfo.port;
       const address = rinfo.address;
-      forward(data, UDP, (out) => sendUdp(out, port, address));
+      forward(data, UDP, address, (out) => sendUdp(out, port, address));
       return;
     }
     sendUdp(reply, rinfo.port, rinfo.address);
@@ -317,7 +331,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
         }
         if (reply === FORWARD) {
           inFlight++;
-          forward(wire, TCP, writeReply, () => {
+          forward(wire, TCP, socket.remoteAddress ?? '', writeReply, () => {
             inFlight--;
             pump();
           });

@@ -3,6 +3,7 @@
  * running server over UDP, and garbage over TCP. The server must stay up, log no handler failure,
  * and still answer valid queries correctly afterwards.
  */
+import { LOCAL_NETWORKS } from '../../src/config/options.ts';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
@@ -38,7 +39,7 @@ beforeAll(async () => {
     },
   });
   dns = await startDnsServer(
-    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0 },
+    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsForwardAllow: LOCAL_NETWORKS, dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0 },
     { logger: createLogger('warn', sink), metrics },
   );
   const web = app('/prod/web', { ports: [appPort(0, 10001, { name: 'http' }), appPort(1, 10002, { name: 'gossip', protocols: ['udp', 'tcp'] })] });

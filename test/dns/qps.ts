@@ -3,6 +3,7 @@
  * 1. the query path alone (Answerer.answer on pre-built queries, in-process);
  * 2. the server over loopback UDP, loaded by a worker thread keeping 200 queries in flight.
  */
+import { LOCAL_NETWORKS } from '../../src/config/options.ts';
 import { Worker } from 'node:worker_threads';
 import { Answerer, UDP } from '../../src/dns/answer.ts';
 import { createLogger } from '../../src/log.ts';
@@ -30,7 +31,7 @@ const queries = [
 
 const port = await freePort();
 const dns = await startDnsServer(
-  { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0 },
+  { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsForwardAllow: LOCAL_NETWORKS, dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0 },
   { logger: createLogger('silent'), metrics: createMetrics({ processMetrics: false }) },
 );
 const started = performance.now();

@@ -3,6 +3,8 @@
  * DNS over TCP without backpressure or a real idle timeout, and forwarded replies matched only by
  * the client's id (and by a string compare of the resolver's address).
  */
+import { ForwardAllowList } from '../../src/dns/forward-allow.ts';
+import { LOCAL_NETWORKS } from '../../src/config/options.ts';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,7 +25,7 @@ afterEach(async () => {
 async function start(extra: Partial<DnsOptions> = {}, context: Partial<DnsContext> = {}): Promise<{ dns: DnsConsumer; port: number }> {
   const port = await freePort();
   const dns = await startDnsServer(
-    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0, ...extra },
+    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsForwardAllow: LOCAL_NETWORKS, dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0, ...extra },
     { logger: createLogger('silent'), metrics: createMetrics({ processMetrics: false }), ...context },
   );
   cleanups.push(() => dns.close(100));
@@ -237,5 +239,38 @@ describe('forwarding', () => {
     const { port } = await start({ dnsResolvers: [{ host: '0:0:0:0:0:0:0:1', port: upstream.address().port }] }, { forwardTimeoutMs: 500 });
     const reply = (await udpExchange(port, query('example.com', TYPE.A)))!;
     expect(parse(reply).answers.map((r) => r.address)).toEqual(['192.0.2.1']);
+  });
+});
+
+describe('--dns-forward-allow', () => {
+  it('forwards only for clients in the allowed networks; everyone else gets REFUSED and nothing reaches the resolver', async () => {
+    const upstream = await bindUdp('udp4', '127.0.0.1');
+    let asked = 0;
+    upstream.on('message', (msg, rinfo) => {
+      asked++;
+      upstream.send(answerTo(msg, '192.0.2.1'), rinfo.port, rinfo.address);
+    });
+    const resolvers = [{ host: '127.0.0.1', port: upstream.address().port }];
+    // Only 10.0.0.0/8 may recurse: the test's 127.0.0.1 is outside.
+    const closed = await start({ dnsResolvers: resolvers, dnsForwardAllow: [{ network: '10.0.0.0', prefix: 8, family: 'ipv4' }] }, { forwardTimeoutMs: 500 });
+    const refused = (await udpExchange(closed.port, query('example.com', TYPE.A)))!;
+    expect(refused.readUInt16BE(2) & 0xf).toBe(5);
+    expect(refused.readUInt16BE(2) & 0x80).toBe(0); // no RA for this client
+    const refusedTcp = (await tcpExchange(closed.port, query('example.com', TYPE.A)))!;
+    expect(refusedTcp.readUInt16BE(2) & 0xf).toBe(5);
+    expect(closed.dns.stats.forwardRefused).toBe(2);
+    // Names in the zone are answered to anyone.
+    expect(parse((await udpExchange(closed.port, query('web.marathon.mesos', TYPE.A)))!).answers.length).toBe(3);
+    expect(asked).toBe(0);
+    // The default (loopback and private ranges) lets the test forward.
+    const open = await start({ dnsResolvers: resolvers }, { forwardTimeoutMs: 500 });
+    expect(parse((await udpExchange(open.port, query('example.com', TYPE.A)))!).answers.map((r) => r.address)).toEqual(['192.0.2.1']);
+    expect(asked).toBe(1);
+  });
+
+  it('matches IPv4 clients of a dual-stack socket (::ffff:a.b.c.d) and IPv6 networks', () => {
+    const list = new ForwardAllowList(LOCAL_NETWORKS);
+    for (const ok of ['127.0.0.1', '10.1.2.3', '172.31.255.255', '192.168.0.1', '100.64.0.1', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1']) expect(list.allows(ok), ok).toBe(true);
+    for (const no of ['8.8.8.8', '172.32.0.1', '192.0.2.1', '2001:db8::1', '::ffff:8.8.8.8', '']) expect(list.allows(no), no).toBe(false);
   });
 });

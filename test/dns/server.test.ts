@@ -2,6 +2,7 @@
  * The DNS consumer in-process on loopback: zone swaps on apply (SOA serial), agent names resolved
  * in the background, forwarding failures, metrics.
  */
+import { LOCAL_NETWORKS } from '../../src/config/options.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
@@ -23,7 +24,7 @@ async function start(extra: Partial<DnsOptions> = {}, context: { resolveHost?: (
   const port = await freePort();
   const metrics = createMetrics({ processMetrics: false });
   const dns = await startDnsServer(
-    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0, ...extra },
+    { dnsBind: '127.0.0.1', dnsPort: port, dnsDomain: 'mesos', dnsTtlSeconds: 60, dnsResolvers: [], dnsForwardAllow: LOCAL_NETWORKS, dnsIpSources: ['netinfo', 'host'], dnsHttpPort: 0, ...extra },
     { logger: createLogger('silent'), metrics, ...context },
   );
   started.push(dns);
