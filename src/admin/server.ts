@@ -86,7 +86,7 @@ export function coreRoutes(sources: StatusSources): AdminRoutes {
 }
 
 export function createAdminServer(routes: AdminRoutes, logger: Logger): Server {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 16_384 }, (req, res) => {
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000, maxHeaderSize: 16_384, insecureHTTPParser: false }, (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       sendText(res, 405, 'method not allowed: the admin server is read-only\n');

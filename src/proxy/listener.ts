@@ -30,6 +30,13 @@ export function httpServerOptions(limits: HttpServerLimits) {
     requestTimeout: limits.requestTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the header and request timeouts on this interval (30 s by default): a slow
+    // client would be held that much longer than the limit.
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    // The HTTPS vhost listener: a handshake gets the header timeout, not Node's 120 s.
+    handshakeTimeout: limits.headersTimeoutMs,
+    // Never lenient, whatever NODE_OPTIONS says (--insecure-http-parser accepts CL+TE).
+    insecureHTTPParser: false,
     noDelay: true,
     requireHostHeader: false,
   };

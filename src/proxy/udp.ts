@@ -7,6 +7,11 @@
  * service port it wrote to. A connected socket only receives from its upstream (the kernel
  * filters), so nobody else can inject replies into a flow.
  *
+ * An upstream that answers ICMP port unreachable (the flow's connected socket gets ECONNREFUSED)
+ * ends its flow and is skipped by new flows for `refusedBackoffMs` (5 s), unless every upstream
+ * is skipped; a datagram it sends back clears that at once. An upstream that stops answering
+ * gives no signal: its flows expire.
+ *
  * Flows expire after `idleTimeoutMs` without a datagram in either direction; one interval timer
  * sweeps them all. `setUpstreams` swaps the upstream list in place: flows to an upstream that left
  * are closed (their client's next datagram opens a new flow elsewhere), the others continue.
@@ -57,11 +62,14 @@ export interface UdpProxyOptions {
    * flows. Set false when the Upstream objects are shared with a pool that owns the counter.
    */
   readonly trackActive?: boolean;
+  /** How long new flows skip an upstream that refused (ICMP port unreachable), default 5_000 ms. */
+  readonly refusedBackoffMs?: number;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_FLOWS = 10_000;
 const DEFAULT_MAX_FLOWS_PER_CLIENT = 256;
+const DEFAULT_REFUSED_BACKOFF_MS = 5_000;
 /** Datagrams a flow holds while its upstream socket is still connecting; more are dropped. */
 const MAX_PENDING = 64;
 
@@ -105,6 +113,9 @@ export class UdpProxy {
   readonly #track: boolean;
   readonly #flows = new Map<string, Flow>();
   #upstreams: readonly Upstream[] = [];
+  /** Upstreams that refused (ICMP port unreachable) until this time (ms since the epoch), by key. */
+  readonly #refused = new Map<string, number>();
+  readonly #refusedBackoffMs: number;
   #socket: dgram.Socket | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #dropped = 0;
@@ -117,6 +128,7 @@ export class UdpProxy {
     this.#maxFlows = Math.max(0, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.#maxFlowsPerClient = Math.max(0, options.maxFlowsPerClient ?? DEFAULT_MAX_FLOWS_PER_CLIENT);
     this.#track = options.trackActive !== false;
+    this.#refusedBackoffMs = Math.max(0, options.refusedBackoffMs ?? DEFAULT_REFUSED_BACKOFF_MS);
   }
 
   /** Bind the listening socket; rejects with the bind error (EADDRINUSE, EACCES, EADDRNOTAVAIL). */
@@ -159,6 +171,7 @@ export class UdpProxy {
     this.#upstreams = next;
     const byKey = new Map<string, Upstream>();
     for (const upstream of next) byKey.set(upstream.key, upstream);
+    for (const key of this.#refused.keys()) if (!byKey.has(key)) this.#refused.delete(key);
     for (const flow of this.#flows.values()) {
       const replacement = byKey.get(flow.upstream.key);
       if (replacement === undefined) {
@@ -267,7 +280,7 @@ export class UdpProxy {
     if (upstreams.length === 0 || this.#flows.size >= this.#maxFlows || UdpProxy.#processFlows >= UdpProxy.maxProcessFlows) return undefined;
     const ofClient = this.#perClient.get(clientAddress) ?? 0;
     if (ofClient >= this.#maxFlowsPerClient) return undefined;
-    const upstream = this.#options.balancer.pick(upstreams, { clientAddress });
+    const upstream = this.#options.balancer.pick(upstreams, { clientAddress }, this.#skipped(upstreams));
     if (upstream === undefined) return undefined;
     let socket: dgram.Socket;
     try {
@@ -281,11 +294,15 @@ export class UdpProxy {
     this.#perClient.set(clientAddress, ofClient + 1);
     UdpProxy.#processFlows++;
     socket.on('message', (msg: Buffer) => {
+      if (this.#refused.size > 0) this.#refused.delete(flow.upstream.key);
       if (flow.pending === undefined) this.#relayToClient(flow, msg);
     });
     // ICMP port unreachable (ECONNREFUSED) and the like: end the flow; the client's next datagram
-    // opens a new one, through the balancer again.
-    socket.on('error', () => this.#closeFlow(flow));
+    // opens a new one, through the balancer again, which skips an upstream that refused.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' && this.#refusedBackoffMs > 0) this.#refused.set(flow.upstream.key, Date.now() + this.#refusedBackoffMs);
+      this.#closeFlow(flow);
+    });
     socket.connect(upstream.port, upstream.address, (error?: Error) => {
       if (error) {
         this.#closeFlow(flow);
@@ -297,6 +314,20 @@ export class UdpProxy {
       for (const msg of pending) this.#sendUpstream(flow, msg);
     });
     return flow;
+  }
+
+  /** Keys new flows skip (upstreams that refused lately), unless that would skip them all. */
+  #skipped(upstreams: readonly Upstream[]): ReadonlySet<string> | undefined {
+    if (this.#refused.size === 0) return undefined;
+    const now = Date.now();
+    const skip = new Set<string>();
+    for (const [key, until] of this.#refused) {
+      if (until <= now) this.#refused.delete(key);
+      else skip.add(key);
+    }
+    if (skip.size === 0) return undefined;
+    for (const u of upstreams) if (!skip.has(u.key)) return skip;
+    return undefined;
   }
 
   #closeFlow(flow: Flow): void {

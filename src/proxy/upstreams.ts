@@ -7,10 +7,14 @@
  * - **Draining**: a backend that is `TASK_KILLING` or left the table takes no new traffic; what is
  *   in flight finishes, for at most the drain timeout, then is cut. It is forgotten once idle.
  *   An unhealthy backend also takes no new traffic, but keeps its connections (it may recover).
- * - **Outliers**: `ejectAfter` failed connects in a row eject a backend for a backoff period
+ * - **Outliers**: `ejectAfter` failures in a row eject a backend for a backoff period
  *   (`ejectBaseMs`, doubling per ejection in a row up to `ejectMaxMs`); it is then readmitted on
- *   probation (one more failure ejects it again). If every routable backend is ejected they are
- *   all used anyway (Envoy's "panic mode"): a guess beats a certain 503.
+ *   probation (one more failure ejects it again). A failure is a failed connect (refused, timed
+ *   out: `connectFailed`) or, in HTTP mode, an exchange the backend broke before any response
+ *   byte (no byte within the idle timeout, a fresh connection closed or reset: `responseFailed`,
+ *   Envoy's "consecutive gateway failures"). A response head (HTTP) or a connect (TCP) resets the
+ *   count. If every routable backend is ejected they are all used anyway (Envoy's "panic mode"):
+ *   a guess beats a certain 503.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
@@ -182,15 +186,25 @@ export class UpstreamSet {
     if (u.active <= 0 && u.retired) this.#forget(u);
   }
 
+  /** A connect to `u` was refused, failed or timed out. */
   connectFailed(u: UpstreamState, reason: string): void {
     u.metrics.connectErrors.inc();
+    this.#failed(u, reason);
+  }
+
+  /** `u` accepted the connection but broke the exchange before any response byte (HTTP mode). */
+  responseFailed(u: UpstreamState, reason: string): void {
+    this.#failed(u, reason);
+  }
+
+  #failed(u: UpstreamState, reason: string): void {
     u.failures++;
     if (u.ejected || u.failures < this.#timeouts.ejectAfter || this.#closed) return;
     const backoff = Math.min(this.#timeouts.ejectBaseMs * 2 ** u.ejections, this.#timeouts.ejectMaxMs);
     u.ejected = true;
     u.ejections++;
     u.metrics.ejections.inc();
-    this.#logger.warn({ service: this.#service, backend: u.name, failures: u.failures, reason, backoffMs: backoff }, 'backend ejected after failed connects');
+    this.#logger.warn({ service: this.#service, backend: u.name, failures: u.failures, reason, backoffMs: backoff }, 'backend ejected after failures in a row');
     u.ejectTimer = setTimeout(() => {
       u.ejectTimer = undefined;
       u.ejected = false;

@@ -8,7 +8,10 @@
  * one `write`; the response head is parsed from the first bytes (status line, headers, framing),
  * then the body streams through: `Content-Length`, `chunked` (decoded: the downstream side frames
  * its own), or until the connection closes. `HEAD`, 1xx (skipped), 204 and 304 answers have no
- * body. A connection goes back to the pool only when both the request and the response are
+ * body. Framing is strict: `Transfer-Encoding` with `Content-Length`, differing `Content-Length`s,
+ * an invalid chunk size (a 502 when it came with the head, a cut response later), bare CR or LF
+ * in the head are `BAD_RESPONSE`, and the connection is closed. A connection goes back to the
+ * pool only when both the request and the response are
  * complete and neither side said `Connection: close`; idle connections older than
  * `keepAliveMs` are not reused (the backend may be closing them), and closed ones leave the pool.
  *
@@ -57,6 +60,10 @@ export class UpstreamError extends Error {
   reused = false;
   /** Response bytes read for this request before the error. */
   received = 0;
+  /** Whether any byte of the request (head or body) was written: false when the connect failed. */
+  sent = false;
+  /** Whether the whole request (head and body) was written: the backend had all of it. */
+  complete = false;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
@@ -86,6 +93,21 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/;
+
+/** The size of a chunk-size line (`hex[;ext]`, CR already stripped), NaN when it is not one. */
+function chunkSize(line: string): number {
+  const semi = line.indexOf(';');
+  const hex = (semi === -1 ? line : line.slice(0, semi)).trim();
+  return CHUNK_SIZE.test(hex) ? parseInt(hex, 16) : Number.NaN;
+}
+
+/** False when `data` (the bytes after a chunked head) starts with a complete, invalid size line. */
+function validFirstChunkLine(data: Buffer): boolean {
+  const nl = data.indexOf(10);
+  if (nl === -1) return data.length <= 4096;
+  return Number.isFinite(chunkSize(data.toString('latin1', 0, nl).replace(/\r$/, '')));
+}
 
 /** One keep-alive connection; serves one request at a time. */
 class Connection {
@@ -171,6 +193,9 @@ export class UpstreamRequest {
   #paused = false;
   readonly #reused: boolean;
   #received = 0;
+  #sent = false;
+  /** A parsed final head not yet handed to the handler (see `parse`). */
+  #pending: { status: number; message: string; headers: string[] } | undefined;
 
   constructor(conn: Connection, head: string, headOnly: boolean, body: RequestBody | undefined, handler: ResponseHandler) {
     this.#conn = conn;
@@ -188,6 +213,7 @@ export class UpstreamRequest {
     if (this.#head === '') return;
     socket.write(this.#head, 'latin1');
     this.#head = '';
+    this.#sent = true;
     const body = this.#body;
     if (!body) return;
     const stream = body.stream;
@@ -247,9 +273,13 @@ export class UpstreamRequest {
     while (!this.#headDone) {
       const data = this.#buffer === undefined ? chunk : Buffer.concat([this.#buffer, chunk]);
       const end = data.indexOf('\r\n\r\n');
+      // The limit holds whether or not the head's end came in the read that crossed it.
+      if ((end === -1 ? data.length : end) > MAX_HEAD) {
+        this.fail(BAD_RESPONSE, 'response head too large');
+        return;
+      }
       if (end === -1) {
-        if (data.length > MAX_HEAD) this.fail(BAD_RESPONSE, 'response head too large');
-        else this.#buffer = data;
+        this.#buffer = data;
         return;
       }
       this.#buffer = undefined;
@@ -261,6 +291,15 @@ export class UpstreamRequest {
         if (chunk.length === 0) return;
         continue;
       }
+      // A chunked body whose first size line came with the head is checked before the head goes
+      // out, so that garbage framing is a clean 502 rather than a response cut after its head.
+      // (A size line that comes later is not waited for: streaming answers keep their head early.)
+      if (this.#mode === BodyMode.Chunked && !validFirstChunkLine(chunk)) {
+        this.fail(BAD_RESPONSE, 'invalid chunk size');
+        return;
+      }
+      this.#deliverHead();
+      if (this.#finished) return;
       if (this.#mode === BodyMode.None) {
         if (chunk.length > 0) this.#keepAlive = false;
         this.#responseEnd();
@@ -345,19 +384,20 @@ export class UpstreamRequest {
     if (named) {
       for (let i = headers.length - 2; i >= 0; i -= 2) if (named.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
     }
-    // Both framings, or a coding pacer cannot delimit: never reuse this connection.
-    if (encoded && (length !== -1 || !chunked)) keepAlive = false;
+    // Both framings (RFC 9112 §6.3: "ought to be handled as an error", a smuggling or splitting
+    // attempt): refused. A coding pacer cannot delimit: never reuse this connection.
+    if (encoded && length !== -1) {
+      this.fail(BAD_RESPONSE, 'both transfer-encoding and content-length');
+      return true;
+    }
+    if (encoded && !chunked) keepAlive = false;
     this.#keepAlive = keepAlive;
     if (this.#headOnly || status === 204 || status === 304) this.#mode = BodyMode.None;
-    else if (chunked) {
-      this.#mode = BodyMode.Chunked;
-      // A chunked answer carries no length for the downstream side: drop a stray one.
-      if (length !== -1) for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === 'content-length') headers.splice(i, 2);
-    } else if (encoded) {
+    else if (chunked) this.#mode = BodyMode.Chunked;
+    else if (encoded) {
       // Transfer-Encoding without a final `chunked`: the body runs until the connection closes.
       this.#mode = BodyMode.UntilClose;
       this.#keepAlive = false;
-      if (length !== -1) for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === 'content-length') headers.splice(i, 2);
     } else if (length !== -1) {
       this.#mode = length === 0 ? BodyMode.None : BodyMode.Length;
       this.#remaining = length;
@@ -366,9 +406,16 @@ export class UpstreamRequest {
       this.#keepAlive = false;
     }
     this.#headDone = true;
-    this.#responded = true;
-    this.#handler.onResponseHead(status, lineEnd === -1 ? '' : statusLine.slice(13), headers);
+    this.#pending = { status, message: lineEnd === -1 ? '' : statusLine.slice(13), headers };
     return true;
+  }
+
+  #deliverHead(): void {
+    const head = this.#pending;
+    if (!head) return;
+    this.#pending = undefined;
+    this.#responded = true;
+    this.#handler.onResponseHead(head.status, head.message, head.headers);
   }
 
   #bodyBytes(chunk: Buffer): void {
@@ -420,9 +467,7 @@ export class UpstreamRequest {
             }
             continue;
           }
-          const semi = line.indexOf(';');
-          const hex = (semi === -1 ? line : line.slice(0, semi)).trim();
-          const size = /^[0-9a-fA-F]{1,12}$/.test(hex) ? parseInt(hex, 16) : Number.NaN;
+          const size = chunkSize(line);
           if (!Number.isFinite(size)) {
             this.fail(BAD_RESPONSE, 'invalid chunk size');
             return;
@@ -518,6 +563,8 @@ export class UpstreamRequest {
     const error = new UpstreamError(code, message);
     error.reused = this.#reused;
     error.received = this.#received;
+    error.sent = this.#sent;
+    error.complete = this.#sent && this.#requestDone;
     this.#handler.onResponseError(error);
   }
 
@@ -557,13 +604,14 @@ export class UpstreamPool {
 
   /**
    * Send one request: `head` is the whole request head (request line, headers, empty line).
-   * `headOnly` for `HEAD` requests (the answer has no body).
+   * `headOnly` for `HEAD` requests (the answer has no body). `fresh` skips the idle connections
+   * (a retry after a kept-alive connection turned out to be closed).
    */
-  request(head: string, headOnly: boolean, body: RequestBody | undefined, handler: ResponseHandler): UpstreamRequest {
+  request(head: string, headOnly: boolean, body: RequestBody | undefined, handler: ResponseHandler, fresh = false): UpstreamRequest {
     let conn: Connection | undefined;
     const now = Date.now();
     const idle = this.#idle;
-    while (idle.length > 0) {
+    while (idle.length > 0 && !fresh) {
       const c = idle.pop()!;
       if (now - c.idleSince < this.options.keepAliveMs && !c.socket.destroyed) {
         conn = c;

@@ -3,12 +3,21 @@
  * connection of the backend's `UpstreamPool` (no buffering), the upstream response streams back
  * with backpressure both ways.
  *
- * Retries: a request that has no body is sent again, to another backend (every upstream that
- * failed is excluded), when the connect fails (refused, timed out: nothing was sent), and, when its
- * method is idempotent, when a *reused* keep-alive connection closed or reset before any byte of a
- * response (the classic race: the backend closed an idle connection just as the request went out
- * on it). Never after a timeout or an invalid answer: the backend may have acted on the request.
- * At most `maxAttempts` attempts.
+ * Retries, at most `maxAttempts` attempts in all:
+ * - when the connect fails (refused, timed out: nothing was sent, not even the head, and the
+ *   downstream body has not been read), any request goes to another backend; the failed one is
+ *   excluded for this request;
+ * - when a *reused* keep-alive connection closed or reset before any byte of a response (the
+ *   classic race: the backend closed an idle connection just as the request went out on it), a
+ *   request with an idempotent method and no body is sent again on a fresh connection, to any
+ *   backend (this one included: it did nothing wrong);
+ * - never after a timeout or an invalid answer, nor after a fresh connection was closed or reset:
+ *   the backend may have acted on the request.
+ * Failures the backend is to blame for (connect refused or timed out; with the whole request sent,
+ * no response byte before the idle timeout or a fresh connection closed or reset before any
+ * response byte) count towards its passive ejection (`UpstreamSet.connectFailed` / `responseFailed`).
+ * Failures while the client is still sending its body do not: a slow client must not eject a
+ * backend.
  * When nothing answers: 503 (no backend, or none could be connected), 504 (timeout), 502 (broken
  * or invalid response), each with a one-line body.
  */
@@ -57,6 +66,8 @@ export class Exchange implements ResponseHandler {
   request: UpstreamRequest | undefined;
   tried: Set<string> | undefined;
   attempts = 0;
+  /** The next attempt opens a new connection (the last one was a stale keep-alive connection). */
+  fresh = false;
   responded = false;
   done = false;
   status = 0;
@@ -93,7 +104,7 @@ export class Exchange implements ResponseHandler {
       }
     } else u = rt.upstreams.pick(rt.balancer, { clientAddress: this.req.socket.remoteAddress }, this.tried);
     if (!u) {
-      this.fail(503, 'no backend available\n');
+      this.fail(503, this.attempts > 0 ? 'no backend could be reached\n' : 'no backend available\n');
       return;
     }
     if (this.attempts > 0) rt.metrics.retries.inc();
@@ -101,7 +112,9 @@ export class Exchange implements ResponseHandler {
     this.upstream = u;
     rt.upstreams.acquire(u);
     const head = requestHead(this.method, this.path, this.headers, u.name, this.chunked);
-    this.request = u.pool.request(head, this.method === 'HEAD', this.hasBody ? { stream: this.req, chunked: this.chunked } : undefined, this);
+    const fresh = this.fresh;
+    this.fresh = false;
+    this.request = u.pool.request(head, this.method === 'HEAD', this.hasBody ? { stream: this.req, chunked: this.chunked } : undefined, this, fresh);
   }
 
   onResponseHead(statusCode: number, statusMessage: string, headers: string[]): void {
@@ -164,29 +177,39 @@ export class Exchange implements ResponseHandler {
     const u = this.upstream;
     this.upstream = undefined;
     const code = error.code;
-    const connectError = CONNECT_ERRORS.has(code);
+    // Nothing was written: the connect failed (a socket error on a connected socket is not one).
+    const connectError = CONNECT_ERRORS.has(code) && !error.sent;
+    // The backend closed a kept-alive connection as the request went out: not its fault.
+    const stale = error.reused && error.received === 0 && !NOT_STALE.has(code);
     if (u) {
       this.rt.upstreams.release(u);
       if (connectError) this.rt.upstreams.connectFailed(u, code);
-      (this.tried ??= new Set()).add(u.key);
+      // The backend had the whole request and broke the exchange before any response byte. (Not
+      // while the client was still sending: a slow client must not get a backend ejected.)
+      else if (error.complete && !this.responded && !stale && error.received === 0 && code !== BAD_RESPONSE) this.rt.upstreams.responseFailed(u, code);
+      if (!stale) (this.tried ??= new Set()).add(u.key);
     }
     if (this.done) return;
     if (this.responded) {
+      // The head went out: the client must see the answer cut (the connection closed before the
+      // declared length or the last chunk), never a short answer that looks complete.
       this.res.destroy(error);
       this.finish(this.status);
       return;
     }
-    // Only when the request cannot have been processed: the connect failed, or a reused keep-alive
-    // connection closed or reset before any response byte (the backend closed it as the request
-    // went out). Never after a timeout or a bad answer: the backend may have acted on it.
-    const staleReuse = error.reused && error.received === 0 && !NOT_STALE.has(code) && IDEMPOTENT.has(this.method);
-    const retryable = !this.hasBody && (connectError || staleReuse);
+    // Only when the request cannot have been processed: the connect failed (nothing was sent, the
+    // body unread), or a reused keep-alive connection closed or reset before any response byte
+    // (the backend closed it as the request went out; idempotent, bodiless requests only). Never
+    // after a timeout or a bad answer: the backend may have acted on it.
+    const retryable = connectError || (stale && !this.hasBody && IDEMPOTENT.has(this.method));
     if (retryable && this.attempts < this.options.maxAttempts) {
+      this.fresh = stale;
       this.start();
       return;
     }
     if (code === TIMEOUT) this.fail(504, 'backend timed out\n');
     else if (connectError) this.fail(503, 'no backend could be reached\n');
+    else if (code === BAD_RESPONSE) this.fail(502, 'bad gateway: invalid response from the backend\n');
     else this.fail(502, 'bad gateway: the backend failed to answer\n');
   }
 

@@ -7,13 +7,19 @@
  * `REDIRECT_TO_HTTPS` (301 to https for requests that came in plain), `HTTP_BACKEND_REDIR` (301
  * from `/`), `AUTH` (basic auth, 401 with a realm), `HTTP_BACKEND_PROXYPASS_PATH` (prefix stripped
  * before forwarding); `USE_HSTS`, `STICKY` and `HTTP_BACKEND_REVPROXY_PATH` act on the response.
+ *
+ * Before any of that, a request node:http's parser accepted but a proxy must not forward
+ * (`requestRefusal`, `originTarget` in headers.ts: two Host headers, a target naming another host,
+ * Transfer-Encoding in HTTP/1.0, …) is answered 400/501/505 with `Connection: close`, and
+ * nothing more is read from that connection: a request pipelined behind it is never forwarded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tryVerifyPassword } from '../auth/password.ts';
 import type { ServiceRuntime } from '../service.ts';
 import { Exchange, sendSmall } from './exchange.ts';
-import { hostName, proxypassTarget, unmapAddress, upstreamRequestHeaders, type ForwardInfo } from './headers.ts';
+import { hostName, originTarget, proxypassTarget, requestRefusal, unmapAddress, upstreamRequestHeaders, type ForwardInfo, type Refusal } from './headers.ts';
 import { proxyUpgrade } from './upgrade.ts';
 
 export interface HttpListenerContext {
@@ -28,11 +34,40 @@ export interface HttpListenerContext {
 }
 
 const NO_ROUTE = 'pacer: no service for this host\n';
+const STATUS_TEXT: Record<Refusal['status'], string> = { 400: 'Bad Request', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' };
 
 /** Finds the service of a request: fixed for a service port, by vhost/path/app id for the shared listeners. */
 export type Resolve = (req: IncomingMessage) => ServiceRuntime | undefined;
 
+/** Connections on which a request was refused as malformed: whatever follows on them is dropped. */
+const refused = new WeakSet<Socket>();
+
+/**
+ * The protocol checks every request passes before it is routed: undefined when it passes (and
+ * `req.url` is then in origin form), the refusal to answer, or `'dropped'` when an earlier request
+ * on the connection was refused.
+ */
+function admissible(req: IncomingMessage): Refusal | 'dropped' | undefined {
+  if (refused.has(req.socket)) return 'dropped';
+  const refusal = requestRefusal(req.httpVersionMajor, req.httpVersionMinor, req.rawHeaders);
+  if (refusal) return refusal;
+  const url = req.url ?? '/';
+  const target = originTarget(req.method ?? 'GET', url, req.headers.host);
+  if (typeof target !== 'string') return target;
+  if (target !== url) req.url = target;
+  return undefined;
+}
+
 export function handleRequest(req: IncomingMessage, res: ServerResponse, resolve: Resolve, ctx: HttpListenerContext): void {
+  const problem = admissible(req);
+  if (problem !== undefined) {
+    // A request pipelined behind a refused one gets no answer: the connection closes after the refusal.
+    if (problem === 'dropped') return;
+    refused.add(req.socket);
+    res.shouldKeepAlive = false;
+    sendSmall(res, problem.status, `${problem.reason}\n`, { connection: 'close' });
+    return;
+  }
   const rt = resolve(req);
   if (!rt) {
     sendSmall(res, 503, NO_ROUTE);
@@ -83,6 +118,10 @@ async function authorize(req: IncomingMessage, rt: ServiceRuntime): Promise<bool
   if (!auth) return true;
   const header = req.headers.authorization;
   if (!header || !/^basic /i.test(header)) return false;
+  // Two Authorization headers: pacer would check the first and the backend might read the second.
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.length === 13 && req.rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  if (count > 1) return false;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon === -1 || decoded.slice(0, colon) !== auth.user) return false;
@@ -92,6 +131,12 @@ async function authorize(req: IncomingMessage, rt: ServiceRuntime): Promise<bool
 /** The `upgrade` side (WebSocket): the same policy, then a raw splice to one backend. */
 export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, resolve: Resolve, ctx: HttpListenerContext): void {
   socket.on('error', () => undefined);
+  const problem = admissible(req);
+  if (problem !== undefined) {
+    if (problem === 'dropped') socket.end();
+    else socket.end(`HTTP/1.1 ${problem.status} ${STATUS_TEXT[problem.status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    return;
+  }
   const rt = resolve(req);
   if (!rt || (rt.acl && !rt.allows(req.socket.remoteAddress))) {
     socket.end(`HTTP/1.1 ${rt ? '403 Forbidden' : '503 Service Unavailable'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);

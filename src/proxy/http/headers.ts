@@ -192,6 +192,97 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
+/** Why a request is refused before it is routed; the connection is closed after the answer. */
+export interface Refusal {
+  readonly status: 400 | 501 | 505;
+  readonly reason: string;
+}
+
+/** RFC 9110 §7.2 `Host = uri-host [ ":" port ]` (RFC 3986 IP-literal, IPv4 or reg-name). */
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+const VERSION: Refusal = { status: 505, reason: 'HTTP version not supported' };
+const TWO_HOSTS: Refusal = { status: 400, reason: 'bad request: more than one Host header' };
+const BAD_HOST: Refusal = { status: 400, reason: 'bad request: invalid Host header' };
+const TE_10: Refusal = { status: 400, reason: 'bad request: Transfer-Encoding in an HTTP/1.0 request' };
+const NOT_CHUNKED: Refusal = { status: 400, reason: 'bad request: Transfer-Encoding does not end in chunked' };
+const CODING: Refusal = { status: 501, reason: 'transfer coding not implemented (only chunked)' };
+const TARGET: Refusal = { status: 400, reason: 'bad request: invalid request target' };
+const AUTHORITY: Refusal = { status: 400, reason: 'bad request: the request target and Host name different hosts' };
+
+/**
+ * What node:http's strict parser (llhttp) lets through but a proxy must not forward, checked on
+ * every request before it is routed (RFC 9112/9110; the parser already refuses both
+ * Content-Length and Transfer-Encoding, duplicate or non-numeric lengths, `chunked` not last,
+ * obs-fold, bare CR/LF, whitespace before a colon and bad chunk sizes, and node:http answers 431
+ * beyond `maxHeaderSize` or 1,000 header lines):
+ * - an HTTP version other than 1.x (llhttp accepts `HTTP/2.0` and 0.9 request lines): 505;
+ * - more than one `Host`, or a `Host` that is not `host[:port]` (RFC 9112 §3.2): 400;
+ * - `Transfer-Encoding` in an HTTP/1.0 request (RFC 9112 §6.1: faulty framing): 400;
+ * - a `Transfer-Encoding` whose last coding is not `chunked`: 400; a coding before `chunked`
+ *   (`gzip, chunked`: pacer re-frames the body and would drop the coding): 501 (RFC 9112 §6.1).
+ */
+export function requestRefusal(versionMajor: number, versionMinor: number, rawHeaders: readonly string[]): Refusal | undefined {
+  if (versionMajor !== 1) return VERSION;
+  let hosts = 0;
+  let codings: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4) {
+      if (name.toLowerCase() !== 'host') continue;
+      if (++hosts > 1) return TWO_HOSTS;
+      if (!HOST_VALUE.test(rawHeaders[i + 1]!)) return BAD_HOST;
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      codings = codings === undefined ? rawHeaders[i + 1]! : `${codings},${rawHeaders[i + 1]!}`;
+    }
+  }
+  if (codings !== undefined) {
+    if (versionMinor === 0) return TE_10;
+    const list = codings.split(',').map((c) => c.trim()).filter((c) => c !== '');
+    // RFC 9112 §6.1: `chunked` not last → the length cannot be determined: 400 (llhttp would
+    // refuse it too, but only once the head was read and handed to pacer); another coding before
+    // it → 501.
+    if (list.length === 0 || list[list.length - 1]!.toLowerCase() !== 'chunked') return NOT_CHUNKED;
+    if (list.length !== 1) return CODING;
+  }
+  return undefined;
+}
+
+const ABSOLUTE = /^(https?):\/\/([^/?#]*)([^#]*)$/i;
+
+/**
+ * The request target to route and forward, in origin form (RFC 9112 §3.2.1: what a client sends
+ * to an origin server), or why the request is refused. `/path?query` is returned as is (and
+ * `*` for OPTIONS). The absolute form (`http://host/path`) is accepted when its authority names
+ * the same host and port as the `Host` header (RFC 9112 §3.2.2 has a server use the target's
+ * authority and ignore Host: pacer routes by Host, so a request whose two disagree is refused,
+ * as HAProxy does) and without userinfo; anything else is a 400.
+ */
+export function originTarget(method: string, url: string, host: string | undefined): string | Refusal {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  if (url === '*' && method === 'OPTIONS') return url;
+  const m = ABSOLUTE.exec(url);
+  if (!m) return TARGET;
+  const scheme = m[1]!.toLowerCase();
+  const authority = m[2]!;
+  if (authority === '' || authority.includes('@') || !HOST_VALUE.test(authority)) return TARGET;
+  if (host === undefined || !sameAuthority(authority, host, scheme === 'https' ? '443' : '80')) return AUTHORITY;
+  const rest = m[3]!;
+  return rest === '' ? '/' : rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
+}
+
+function sameAuthority(a: string, b: string, defaultPort: string): boolean {
+  return hostName(a) === hostName(b) && portOf(a, defaultPort) === portOf(b, defaultPort);
+}
+
+function portOf(authority: string, defaultPort: string): string {
+  const close = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  if (colon === -1 || colon < close) return defaultPort;
+  const port = authority.slice(colon + 1).replace(/^0+(?=\d)/, '');
+  return port === '' ? defaultPort : port;
+}
+
 /** `HTTP_BACKEND_PROXYPASS_PATH`: the request target with the prefix stripped (always starts with `/`). */
 export function proxypassTarget(url: string, strip: string | undefined): string {
   if (strip === undefined || !url.startsWith(strip)) return url;
