@@ -384,7 +384,7 @@ export const OPTIONS = {
   }),
   'max-header-size': scalar(
     'int',
-    { field: 'maxHeaderSize', placeholder: 'BYTES', default: 16_384, help: 'largest HTTP request or response head accepted (431 beyond)' },
+    { field: 'maxHeaderSize', placeholder: 'BYTES', default: 16_384, help: 'largest HTTP request head accepted from a client (431 beyond); a backend response head may take up to 64 KiB' },
     (t) => parseInteger(t, 1_024, 1_048_576),
   ),
   'max-connections': scalar(
