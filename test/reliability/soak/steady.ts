@@ -118,6 +118,7 @@ async function main(): Promise<SoakResult> {
 
     let scales = 0;
     let redeploys = 0;
+    const changeErrors: string[] = [];
     const changer = (async () => {
       let up = true;
       let lastRedeploy = Date.now();
@@ -137,7 +138,10 @@ async function main(): Promise<SoakResult> {
         }
         await sleep(5_000);
       }
-    })();
+    })().catch((error: unknown) => {
+      // Recorded, not thrown: an unhandled rejection would end the script before pacer is stopped.
+      changeErrors.push(String(error));
+    });
 
     const samples: Sample[] = [];
     while (Date.now() - t0 < durationMs) {
@@ -157,12 +161,13 @@ async function main(): Promise<SoakResult> {
     const checks: [string, boolean][] = [
       ['no failed HTTP request', http.errors === 0 && http.ok > 0],
       ['no failed TCP connection', tcp.failures.length === 0 && tcp.ok > 0],
+      ['every scale and redeploy was accepted', changeErrors.length === 0],
       ['the HTTP rate was held (≥ 95 % answered)', http.ok >= 0.95 * rate * (durationMs / 1000)],
       ['RSS flat (end ≤ 1.25 × start + 30 MB)', last.rssMB <= first.rssMB * 1.25 + 30],
       ['fds flat (end ≤ start + 20)', last.fds <= first.fds + 20],
       ['event-loop lag p99 flat (end ≤ 2 × start + 20 ms)', last.lagP99ms <= first.lagP99ms * 2 + 20],
     ];
-    for (const f of tcp.failures.slice(0, 10)) console.log(`  ${f}`);
+    for (const f of [...tcp.failures.slice(0, 10), ...changeErrors]) console.log(`  ${f}`);
     return {
       name: 'steady',
       checks,
