@@ -27,9 +27,10 @@ export const NOTES = `- **Proxy** (bench/proxy.ts, the logic of bench/proxy-quic
   the number of apps), so the bench captures one app and one task from the emulator as templates
   and serves N × M clones in exactly that wire format from a static Marathon (\`/v2/apps\` with the
   embeds, \`/v2/info\`, \`/v2/events\`). Every app is exposed on its own service port (bound to
-  127.77.0.1). Figures come from pacer's own metrics. It runs twice: \`--dns-port 0\`, then with DNS
-  on, whose first full zone build (720,000 names at 10,000 × 10, about 11 s and 1.2 GB in
-  test/dns/scale.ts) is the cost.
+  127.77.0.1), so the proxy opens 10,000 listeners for 100,000 backends. Figures come from pacer's
+  own metrics, and the phases of the full sync from its \`resync applied\` log line. Three runs of
+  each mode, interleaved: \`--dns-port 0\`, then DNS on (its first full zone build, about 920,000
+  names for these app names, is in the full sync: the DNS consumer takes the table inside it).
 - **Churn** (bench/churn.ts, the approach of test/proxy/churn.test.ts): 4 keep-alive HTTP loops and 2
   short-TCP-connection loops through pacer while the emulator scales 1 → 5 → 1 and redeploys
   (\`--step-delay-ms 60\` stands in for Marathon's kill grace period).
@@ -70,10 +71,61 @@ export const TRIED = `From docs/proxy.md (Performance) and docs/dns.md (Performa
   one Node thread (dgram \`send\` per reply), which is where the gap to NSD is. For orientation from
   the issue: a naive dns2 handler ≈ 5k qps, dns2 with a wire cache ≈ 42k.
 - **DNS table changes** cost what changed (\`live.ts\`, \`LiveZone\`): records derived once per app
-  entry and per changed task, names re-encoded only when their value set changes. At 10,000 apps ×
-  10 tasks (\`node test/dns/scale.ts\`): full build about 11-13 s and about 1.2 GB of heap (the former
-  rebuild from scratch took about 20 s on every change); one-task change median 0.4-0.5 ms.
-- **Not tried yet** (the rows that miss): batching DNS replies (\`sendmmsg\` is not available to
-  Node's dgram), a native UDP path or answering DNS from the proxy workers with SO_REUSEPORT; a
-  lighter first zone build at 10,000 apps (lazy encoding of names on first query); for the HTTP
-  proxy, fewer syscalls per request (corking the client response with the next read).`;
+  entry and per changed task, names settled only when their value set changes, and answers encoded
+  when a name is first asked for. At 10,000 apps × 10 tasks (\`node --expose-gc test/dns/scale.ts\`,
+  720,000 names): full build 2.8 s (3.4 s of CPU) and 225 MB of heap, from 8.5-12 s and 1,159 MB
+  (the former rebuild from scratch took about 20 s on every change); one-task change median 0.31 ms,
+  p99 3.1 ms (from 0.44 and 10.9 ms).
+- **Scale, what the time and memory went to** (10,000 apps × 10 tasks; \`--cpu-prof\`, heap
+  snapshots of the running pacer, and in-process phases). The \`/v2/apps\` body is 55 MB, read as
+  one string and parsed once (\`client.ts\`); decoding keeps JSON.parse's strings (task ids,
+  versions, timestamps) and some of its arrays in the snapshot. One status event: two thirds of its
+  CPU was copying the snapshot's 10,000-entry app Map (the rest: \`JSON.stringify\` comparing an
+  app's old and new routes, and GC). The full sync fetched everything twice at start (the start,
+  then the stream's connect). The running pacer's live heap without DNS was about 394 MB after a
+  GC: about 110 MB of model (snapshot and table) and most of the rest the proxy's per-backend state
+  (100,000 \`UpstreamState\` and \`BackendMetrics\`, about 880,000 functions bound by prom-client's
+  \`labels()\`, and their label strings); RSS is about twice that (the sync's peak: body, string and
+  parsed tree at once, and V8's headroom). The first DNS build kept, per name, a NameState, its
+  dotted and wire names in two Maps, a Value object per value, an encoded entry (a Buffer object and
+  answer sets) whether anyone asked or not, a Map of referrers per SRV target, arrays that push had
+  grown to 17 slots, and per task the 18 \`ZoneRecord\` objects names.ts derived (1.8 million
+  objects, about 230 MB).
+- **Scale, what changed**: the snapshot's apps are a persistent map (\`src/model/persistent-map.ts\`:
+  the versions share one Map, an older version keeps only the entries in which it differs, and
+  reading it moves the Map back), so an event costs the apps it touches; the table builder compares
+  an app's old and new routes field by field, and reuses the parsed labels while the app definition
+  is the same object; the first full fetch waits (up to 1 s) for the event stream to open, so a start
+  costs one full fetch, not two; \`resync applied\` logs the phases (fetch, decode, merge, table,
+  consumers). The live zone keeps one Map by dotted name, values in flat arrays (an A as a number,
+  an SRV as target, port, count), referrers as an array, empty non-terminals as counters, grows
+  small arrays by exact-size copies, keeps record counts incrementally, and encodes a name's answers
+  when it is first looked up after a change (queries find it through a cache by wire key, and a
+  per-commit cache of absent names). \`LiveRecords\` keeps of each task only what its records were
+  derived from (the task and its agent's IPs) and derives the records of the tasks that go again to
+  take them out: the same inputs give the same records. Decoding builds a task's IP list with a
+  literal (an array per task, which push had grown to 17 slots).
+- **Scale, what it gave** (\`npm run bench -- scale\`, 3 interleaved runs per mode, the code before
+  and after run back to back on the same machine, medians): one status event applied 4.38 → 0.63 ms
+  (DNS on 6.50 → 0.45 ms); full sync 2.71 → 2.58 s, DNS on 10.5 → 7.6 s (start to the first DNS
+  answer 18.2 → 9.5 s); RSS 918 → 905 MB, DNS on 2,414 → 1,279 MB. In-process (the model alone): an
+  event 2.7 → 0.15 ms. Of the full sync without DNS (medians of the phases): fetch and JSON.parse
+  0.75 s, decode 0.12 s, merge 0.12 s, table 0.28 s, consumers 1.3 s (the proxy opening 10,000
+  listeners and 100,000 backends, the admin change log, Habitat); with DNS on, the consumers take
+  5.8-8.7 s, of which the zone's first build about 4.6 s in the running process (names.ts deriving
+  the records 1.6 s, a third of it SHA-1 per task; adding them 1.4 s; settling the names 1.5 s).
+- **Scale, did not help**: spreading to grow an array (\`[...a, x]\` reserves as many slots as push
+  does; \`concat\` gives the exact size); growing by copy only up to 24 slots (an app name's 10 SRV
+  values are 30 slots: raised to 64). The first names view of the lazy zone cost about 15 % of the
+  in-process query rate (a closure per lookup, and the name of an absent key worked out at every
+  query); a direct fast path and the absent-key cache brought it back within the noise.
+- **Not tried yet** (the rows that miss): for scale, the proxy's per-table work and per-backend
+  series (\`src/proxy\`: \`apply\` updates every service and \`UpstreamSet.#rebuild\` sets every
+  backend's gauge on every table, 150-300 ms a table at 100,000 backends, so events arriving
+  meanwhile are applied together), parsing \`/v2/apps\` per app as it streams in instead of as one
+  55 MB string, building the first zone in slices (the server would answer SERVFAIL until the
+  sliced build is complete, as it does before the first table), and interning the strings
+  repeated in every task (version, agent, state); for DNS, batching replies (\`sendmmsg\` is not
+  available to Node's dgram), a native UDP path or answering DNS from the proxy workers with
+  SO_REUSEPORT; for the HTTP proxy, fewer syscalls per request (corking the client response with
+  the next read).`;

@@ -20,6 +20,17 @@ import { createSocket } from 'node:dgram';
 export interface ScaleOptions {
   readonly apps: number;
   readonly tasks: number;
+  /** Runs of each mode (DNS off, DNS on); default 3, or `PACER_BENCH_SCALE_RUNS`. */
+  readonly runs?: number;
+}
+
+/** Where the first resync's time went, from pacer's `resync applied` log line (ms). */
+interface Phases {
+  readonly fetch: number;
+  readonly decode: number;
+  readonly merge: number;
+  readonly table: number;
+  readonly consumers: number;
 }
 
 interface Measured {
@@ -30,6 +41,20 @@ interface Measured {
   readonly applyMedianMs: number;
   readonly applyMeanMs: number;
   readonly applies: number;
+  readonly phases: Phases | undefined;
+}
+
+function firstResyncPhases(output: string): Phases | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"resync applied"')) continue;
+    try {
+      const o = JSON.parse(line) as { phasesMs?: Phases };
+      if (o.phasesMs) return o.phasesMs;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return undefined;
 }
 
 function dnsAnswers(port: number, name: string): Promise<true | undefined> {
@@ -84,10 +109,14 @@ async function measure(marathon: StaticMarathon, apps: number, kills: readonly [
   const applyMeanMs = ((sampleValue(s1, `${name}_sum`) - sampleValue(s0, `${name}_sum`)) / Math.max(1, applies)) * 1000;
   const applyMedianMs = histogramQuantile(0.5, buckets(s0, name), buckets(s1, name)) * 1000;
   const rssAfterMb = sampleValue(s1, 'process_resident_memory_bytes') / 1e6;
-  log(`scale (dns ${dns ? 'on' : 'off'}): ready ${readyS.toFixed(1)} s, resync ${syncS.toFixed(2)} s, dns ${dnsReadyS.toFixed(1)} s, RSS ${rssMb.toFixed(0)} MB (${rssAfterMb.toFixed(0)} after the kills), ${applies} applies: median ${applyMedianMs.toFixed(3)} ms, mean ${applyMeanMs.toFixed(3)} ms`);
+  const phases = firstResyncPhases(pacer.output());
+  log(
+    `scale (dns ${dns ? 'on' : 'off'}): ready ${readyS.toFixed(1)} s, resync ${syncS.toFixed(2)} s ${JSON.stringify(phases ?? {})}, dns ${dnsReadyS.toFixed(1)} s, ` +
+      `RSS ${rssMb.toFixed(0)} MB (${rssAfterMb.toFixed(0)} after the kills), ${applies} applies: median ${applyMedianMs.toFixed(3)} ms, mean ${applyMeanMs.toFixed(3)} ms`,
+  );
   await pacer.stop();
   started.splice(started.indexOf(pacer), 1);
-  return { syncS, readyS, dnsReadyS, rssMb: Math.max(rssMb, rssAfterMb), applyMedianMs, applyMeanMs, applies };
+  return { syncS, readyS, dnsReadyS, rssMb: Math.max(rssMb, rssAfterMb), applyMedianMs, applyMeanMs, applies, phases };
 }
 
 export async function scaleBench(o: ScaleOptions): Promise<Row[]> {
@@ -95,39 +124,58 @@ export async function scaleBench(o: ScaleOptions): Promise<Row[]> {
   const marathon = await startStaticMarathon(o.apps, o.tasks, { HAPROXY_GROUP: 'external', HAPROXY_0_BIND_ADDR: '127.77.0.1' });
   log(`scale: static Marathon with ${o.apps} apps × ${o.tasks} tasks (${(marathon.bytes / 1e6).toFixed(0)} MB of /v2/apps JSON) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const kills = (from: number): [number, number][] => Array.from({ length: 30 }, (_, n) => [(from + n * 331) % o.apps, n % o.tasks]);
-  const off = await measure(marathon, o.apps, kills(1), false);
-  const on = await measure(marathon, o.apps, kills(2), true);
+  const runs = o.runs ?? (Number(process.env['PACER_BENCH_SCALE_RUNS']) || 3);
+  // Interleaved; each run kills other tasks (every new pacer finds them all running: the static /v2/apps never changes).
+  const off: Measured[] = [];
+  const on: Measured[] = [];
+  for (let r = 0; r < runs; r++) {
+    off.push(await measure(marathon, o.apps, kills(1 + 2 * r), false));
+    on.push(await measure(marathon, o.apps, kills(2 + 2 * r), true));
+  }
   const scale = `${o.apps.toLocaleString('en-US')} apps × ${o.tasks} tasks`;
   const cmd = 'npm run bench -- scale';
-  const rows = (m: Measured, dns: boolean): Row[] => {
+  const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
+  const phasesNote = (ms: readonly Measured[]) => {
+    const ps = ms.map((m) => m.phases).filter((p): p is Phases => p !== undefined);
+    if (ps.length === 0) return '';
+    const at = (k: keyof Phases) => `${k} ${median(ps.map((p) => p[k])).toFixed(0)}`;
+    return `; medians of its phases (ms, pacer's \`resync applied\` log): ${at('fetch')} (GET and JSON.parse), ${at('decode')}, ${at('merge')}, ${at('table')}, ${at('consumers')} (proxy listeners${ms === on ? ', DNS zone' : ''}, admin, Habitat)`;
+  };
+  const rows = (ms: readonly Measured[], dns: boolean): Row[] => {
     const tag = dns ? ', DNS on' : ', --dns-port 0';
+    const span = (xs: readonly number[], digits: number) => `${median(xs).toFixed(digits)} (${xs.map((x) => x.toFixed(digits)).join(', ')})`;
     return [
       {
         bench: `scale ${scale}${tag}: full sync`,
         summary: 'runs',
         unit: 's',
-        pacer: [m.syncS],
+        pacer: ms.map((m) => m.syncS),
         target: { kind: 'at-most', stat: 'median', max: 2 },
         command: cmd,
-        note: `pacer_marathon_resync_duration_seconds of the first resync (GET /v2/apps with tasks, decode, table); process start to /ready: ${m.readyS.toFixed(1)} s${dns ? `; start to the first DNS answer (the first full zone build): ${m.dnsReadyS.toFixed(1)} s` : ''}`,
+        note:
+          `pacer_marathon_resync_duration_seconds of the first resync (GET /v2/apps with tasks, decode, table, and the consumers taking the table)${phasesNote(ms)}; ` +
+          `process start to /ready: ${span(ms.map((m) => m.readyS), 1)} s${dns ? `; start to the first DNS answer (the first full zone build): ${span(ms.map((m) => m.dnsReadyS), 1)} s` : ''}`,
       },
       {
         bench: `scale ${scale}${tag}: RSS`,
         summary: 'runs',
         unit: 'MB',
-        pacer: [m.rssMb],
+        pacer: ms.map((m) => m.rssMb),
         target: { kind: 'at-most', stat: 'median', max: 400 },
         command: cmd,
-        note: 'process_resident_memory_bytes after the sync (the larger of two scrapes)',
+        note: 'process_resident_memory_bytes after the sync (the larger of two scrapes: 2 s after ready, and after the status events)',
       },
       {
         bench: `scale ${scale}${tag}: one status event applied`,
         summary: 'runs',
         unit: 'ms',
-        pacer: [m.applyMedianMs],
+        pacer: ms.map((m) => m.applyMedianMs),
         target: { kind: 'at-most', stat: 'median', max: 1 },
         command: cmd,
-        note: `median of pacer_routing_table_apply_duration_seconds over ${m.applies} applies (30 TASK_KILLED status events of different apps, 150 ms apart; interpolated in the histogram's buckets); mean ${m.applyMeanMs.toFixed(3)} ms`,
+        note:
+          `per run, the median of pacer_routing_table_apply_duration_seconds (apply the events to the snapshot, build the table; the consumers' time is not in it) over its applies ` +
+          `(${ms.map((m) => m.applies).join(', ')} applies for 30 TASK_KILLED status events of different apps, 150 ms apart: events that arrive while the proxy still applies the previous table are applied together; ` +
+          `interpolated in the histogram's buckets); means ${ms.map((m) => m.applyMeanMs.toFixed(3)).join(', ')} ms`,
       },
     ];
   };

@@ -6,8 +6,11 @@
  *   per task: a changed app re-derives only the tasks whose inputs changed.
  * - The apps of two tables are compared by walking both lists (sorted by app id) side by side: an
  *   unchanged app costs one identity comparison.
- * - The records of the apps that changed are added to and taken from a LiveZone, which re-encodes
+ * - The records of the apps that changed are added to and taken from a LiveZone, which settles
  *   only the names whose values changed. Names shared by several apps (`slave.D`) are counted.
+ * - Once in the zone, records are not kept: of each task, only what they were derived from (the
+ *   task and its agent's IPs). The records of the tasks that go are derived again from that to be
+ *   taken out, which gives exactly the records that were added.
  * - The cluster's records (Marathon, the Mesos leader, `ns1`) are redone only when the cluster info
  *   changes; a new framework name (`F`, in every name) rebuilds everything, into a new zone.
  * - Agent names resolved by the HostCache are tracked per user (app id, or the cluster): a host
@@ -103,6 +106,23 @@ function sortApps(apps: readonly AppEntry[]): AppEntry[] {
   return [...byId.values()].sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
 }
 
+const NO_RECORDS: readonly ZoneRecord[] = Object.freeze([]);
+
+/**
+ * What is kept of an app's records once they are in the zone: each task's inputs and the agent
+ * IPs it was derived with, without the records (at 10,000 apps × 10 tasks the records are 1.8
+ * million objects, about 230 MB: they are derived again, for the few tasks concerned, when they
+ * have to be taken out). A task kept from `old` keeps its skeleton, so that `appRecords` given
+ * the skeleton as `previous` reuses it (and returns the skeleton itself when nothing changed).
+ */
+function skeleton(records: AppRecords, old: AppRecords | undefined): AppRecords {
+  const kept = old ? new Set<TaskRecords>(old.tasks) : undefined;
+  const tasks = records.tasks.map((t): TaskRecords =>
+    kept?.has(t) || (t.records.length === 0 && t.agent.length === 0) ? t : { task: t.task, hostIps: t.hostIps, listed: t.listed, records: NO_RECORDS, agent: NO_RECORDS },
+  );
+  return { ...records, tasks };
+}
+
 /** Elements of `a` not in `b` (small lists compared directly). */
 function missing(a: readonly string[], b: readonly string[]): string[] {
   if (a === b) return [];
@@ -120,7 +140,10 @@ export class LiveRecords {
   #cluster: ClusterRecords | undefined;
   /** The apps being served, sorted by app id. */
   #apps: readonly AppEntry[] = [];
-  /** Records per AppEntry: the current apps', and any earlier ones still alive. */
+  /**
+   * What each AppEntry's records were derived from (its tasks' inputs and agent IPs, no records:
+   * see `skeleton`): the current apps', and any earlier ones still alive.
+   */
   readonly #records = new WeakMap<AppEntry, AppRecords>();
   /** The current AppEntry of each app id (for host changes). */
   readonly #byId = new Map<string, AppEntry>();
@@ -169,13 +192,13 @@ export class LiveRecords {
       if (this.#habitatChanged(before, after)) rings = true;
       const old = before ? this.#records.get(before) : undefined;
       if (after) {
-        const records = appRecords(after, ctx, old ?? this.#records.get(after));
-        this.#records.set(after, records);
+        // Only the served entry's skeleton may be reused: its tasks' records are in the zone.
+        const records = appRecords(after, ctx, old);
+        this.#records.set(after, this.#replace(before, old, records)!);
         this.#byId.set(after.appId, after);
-        this.#replace(old, records);
       } else if (before && old) {
         this.#byId.delete(before.appId);
-        this.#replace(old, undefined);
+        this.#replace(before, old, undefined);
       }
     }
     this.#apps = next;
@@ -193,9 +216,7 @@ export class LiveRecords {
       const entry = this.#byId.get(appId);
       const old = entry ? this.#records.get(entry) : undefined;
       if (!entry || !old) continue;
-      const records = appRecords(entry, ctx, old);
-      this.#records.set(entry, records);
-      this.#replace(old, records);
+      this.#records.set(entry, this.#replace(entry, old, appRecords(entry, ctx, old))!);
     }
     return { rebuilt: false, apps: appIds.size, names: this.#commit(serial) };
   }
@@ -204,7 +225,7 @@ export class LiveRecords {
   records(): RecordSet {
     const cluster = this.#cluster;
     const names = this.#zone.recordNames;
-    const enumerate = () => (this.#enumerated ??= cluster ? enumerateTasks(cluster, this.#apps.map((a) => this.#records.get(a)!)) : []);
+    const enumerate = () => (this.#enumerated ??= cluster ? enumerateTasks(cluster, this.#apps.map((a) => this.#derived(a, this.#records.get(a)!))) : []);
     return {
       domain: this.#options.domain,
       framework: cluster?.framework ?? 'marathon',
@@ -239,10 +260,8 @@ export class LiveRecords {
     const apps = diffSorted([], table.apps) ? table.apps : sortApps(table.apps);
     const ctx = this.#context();
     for (const app of apps) {
-      const records = appRecords(app, ctx, this.#records.get(app));
-      this.#records.set(app, records);
+      this.#records.set(app, this.#replace(app, undefined, appRecords(app, ctx))!);
       this.#byId.set(app.appId, app);
-      this.#replace(undefined, records);
       this.#habitatChanged(undefined, app);
     }
     this.#apps = apps;
@@ -287,33 +306,46 @@ export class LiveRecords {
     this.#enumerated = undefined;
   }
 
-  /** Swap an app's records: add those of its new tasks, then take those of its old ones (shared values never drop to zero). */
-  #replace(old: AppRecords | undefined, next: AppRecords | undefined): void {
-    if (old === next) return;
+  /**
+   * Swap an app's records: add those of its new tasks, then take those of its old ones (shared
+   * values never drop to zero). `old` is a skeleton (what its records were derived from); the
+   * records of its tasks that go are derived again from it to be taken out. Returns the skeleton
+   * of `next` to keep.
+   */
+  #replace(before: AppEntry | undefined, old: AppRecords | undefined, next: AppRecords | undefined): AppRecords | undefined {
+    if (old === next) return next;
     this.#enumerated = undefined;
     const zone = this.#zone;
-    if (!old && next) {
-      for (const t of next.tasks) {
-        for (const r of t.records) zone.add(r);
-        for (const r of t.agent) zone.add(r);
-      }
-      this.#users(next.appId, [], next.hosts);
-      return;
-    }
-    const oldTasks = new Set<TaskRecords>(old?.tasks);
-    const newTasks = new Set<TaskRecords>(next?.tasks);
-    for (const t of newTasks) {
-      if (oldTasks.has(t)) continue;
+    const kept = old && next ? new Set<TaskRecords>(old.tasks) : undefined;
+    for (const t of next?.tasks ?? []) {
+      if (kept?.has(t)) continue;
       for (const r of t.records) zone.add(r);
       for (const r of t.agent) zone.add(r);
     }
-    for (const t of oldTasks) {
-      if (newTasks.has(t)) continue;
-      for (const r of t.records) zone.remove(r);
-      for (const r of t.agent) zone.remove(r);
+    if (old && before) {
+      const reused = next ? new Set<TaskRecords>(next.tasks) : undefined;
+      const gone = reused ? old.tasks.filter((t) => !reused.has(t)) : old.tasks;
+      if (gone.length > 0) {
+        for (const t of this.#derived(before, { ...old, tasks: gone }).tasks) {
+          for (const r of t.records) zone.remove(r);
+          for (const r of t.agent) zone.remove(r);
+        }
+      }
     }
     const appId = next?.appId ?? old?.appId ?? '';
     this.#users(appId, old?.hosts ?? [], next?.hosts ?? []);
+    return next && skeleton(next, old);
+  }
+
+  /**
+   * The records of `skeleton`'s tasks, derived again from `app` (the AppEntry they were derived
+   * from) and the agent IPs they were derived with: exactly the records that were added for them.
+   */
+  #derived(app: AppEntry, skeleton: AppRecords): AppRecords {
+    const ips = new Map<string, readonly string[] | undefined>();
+    for (const t of skeleton.tasks) ips.set(t.task.host, t.hostIps);
+    const ctx: DeriveContext = { ...this.#context(), framework: skeleton.framework, lookup: (host) => ips.get(host) };
+    return appRecords({ ...app, tasks: skeleton.tasks.map((t) => t.task) }, ctx);
   }
 
   #users(user: string, before: readonly string[], after: readonly string[]): void {

@@ -4,8 +4,9 @@
  * shuffle of record indexes and a copy.
  *
  * Two ways to get one: `buildZone` builds it from a RecordSet in one go (pure; the reference), and
- * `LiveZone` keeps it up to date record by record, re-encoding only the names whose records changed
- * (what the server uses: a table change costs what changed, not what the cluster holds).
+ * `LiveZone` keeps it up to date record by record (what the server uses: a table change costs what
+ * changed, not what the cluster holds), encoding a name's answers when it is first asked for after
+ * a change.
  *
  * Every answer record's owner is a compression pointer to the question (offset 12), so records are
  * position independent and the owner reads exactly as the client asked. SRV targets are written
@@ -258,93 +259,145 @@ export function answersFor(entry: NameEntry, qtype: number): AnswerSet | undefin
 
 // ---------------------------------------------------------------------------------------------
 // The live zone: records are added and removed (counted, as several sources may give the same
-// record), and `commit` re-encodes the names that changed. Kept lean: a full build holds a name per
-// task and per app, and the time it takes is mostly the garbage collector's.
+// record), and `commit` settles the names that changed. Kept lean, because a full build at 10,000
+// apps × 10 tasks holds about 900,000 names: one Map by owner name, each name's values in flat
+// arrays (no object per value), empty non-terminals as counters, and answers encoded only when a
+// name is first asked for (and again after it changed), not for every name at every commit.
 
-const KIND_A = 0;
-const KIND_AAAA = 1;
-const KIND_SRV = 2;
-type Kind = typeof KIND_A | typeof KIND_AAAA | typeof KIND_SRV;
+/** Values are found by a scan up to this many (per name), through an index beyond. */
+const SCAN_LIMIT = 16;
 
-/** One distinct value of a name, and how many sources give it. */
-interface Value {
-  readonly kind: Kind;
-  /** The IP, or `port target` (unique within the name across kinds: only SRV keys have a space, only AAAA a colon). */
-  readonly key: string;
-  count: number;
-  /** Where it is in its name's `values`. */
-  slot: number;
-  /** A: the address as a number. */
-  readonly ip: number;
-  /** AAAA: the address. */
-  readonly rdata: Buffer | undefined;
-  /** SRV. */
-  readonly port: number;
-  readonly target: NameState | undefined;
-}
+/** Wire keys remembered as absent (per commit); the cache starts over when full. */
+const ABSENT_CACHE = 4096;
 
-/** Values are found by a scan up to this many, through a map beyond. */
-const SCAN_LIMIT = 8;
+/** Arrays up to this long grow by copying (to their exact size), longer ones by pushing. */
+const SMALL = 64;
+
+/** NameState.flags. */
+const DIRTY = 1;
+/** Its A/AAAA values changed since the last commit (the SRV names pointing here must be redone). */
+const ADDRESSES_CHANGED = 2;
+/** It existed (had records) at the last commit. */
+const EXISTED = 4;
+/** `block` is up to date. */
+const BLOCK_VALID = 8;
 
 /** Everything the live zone knows about one name. */
 class NameState {
+  /** Lower case, dotted, no trailing dot: the key of the zone's map. */
   readonly name: string;
-  /** The lower-case wire form as a latin1 string: the key of `names`. */
-  readonly key: string;
-  #wire: Buffer | undefined;
-  readonly values: Value[] = [];
-  index: Map<string, Value> | undefined;
-  a = 0;
-  aaaa = 0;
-  srv = 0;
-  /** The names with SRV records pointing here, and how many records each. */
-  referrers: Map<NameState, number> | undefined;
-  /** This name's A/AAAA records for the additional section of the names pointing here (valid unless `blockStale`). */
-  block: AdditionalBlock | undefined;
-  blockStale = true;
-  /** The encoded records (undefined: none). */
-  entry: NameEntry | undefined;
-  dirty = false;
-  addressesChanged = false;
+  /** The wire form as a latin1 string (what queries look up), once it was needed. */
+  key: string | undefined = undefined;
+  /** A records: `[address as a number, sources, …]`. */
+  ips: number[] | undefined = undefined;
+  /** AAAA records: `[address, sources, …]`. */
+  v6: (string | number)[] | undefined = undefined;
+  /** SRV records: `[target, port, sources, …]`. */
+  srv: (NameState | number)[] | undefined = undefined;
+  /** Distinct values of all types (its record count). */
+  size = 0;
+  /** Position of each value in its array, once there are more than SCAN_LIMIT (A by number, AAAA by address, SRV by `port target`). */
+  index: Map<string | number, number> | undefined = undefined;
+  /** The names with SRV records pointing here: one entry per record. */
+  referrers: NameState[] | undefined = undefined;
+  /** This name's A/AAAA records for the additional section of the SRV answers pointing here. */
+  block: AdditionalBlock | undefined = undefined;
+  /** The encoded answers (undefined: not encoded since the last change). */
+  entry: NameEntry | undefined = undefined;
+  flags = 0;
 
-  constructor(name: string, key: string) {
+  constructor(name: string) {
     this.name = name;
-    this.key = key;
   }
 
-  /** The wire form (SRV targets only need it). */
-  get wire(): Buffer {
-    return (this.#wire ??= Buffer.from(this.key, 'latin1'));
+  findA(ip: number): number {
+    const ips = this.ips;
+    if (!ips) return -1;
+    if (this.index) return this.index.get(ip) ?? -1;
+    for (let i = 0; i < ips.length; i += 2) if (ips[i] === ip) return i;
+    return -1;
   }
 
-  find(key: string): Value | undefined {
-    if (this.index) return this.index.get(key);
-    const values = this.values;
-    for (let i = 0; i < values.length; i++) if (values[i]!.key === key) return values[i];
-    return undefined;
+  findV6(address: string): number {
+    const v6 = this.v6;
+    if (!v6) return -1;
+    if (this.index) return this.index.get(address) ?? -1;
+    for (let i = 0; i < v6.length; i += 2) if (v6[i] === address) return i;
+    return -1;
   }
 
-  insert(v: Value): void {
-    v.slot = this.values.push(v) - 1;
-    if (this.index) this.index.set(v.key, v);
-    else if (this.values.length > SCAN_LIMIT) this.index = new Map(this.values.map((x) => [x.key, x]));
-    if (v.kind === KIND_A) this.a++;
-    else if (v.kind === KIND_AAAA) this.aaaa++;
-    else this.srv++;
+  /** `key`: the record's `port target`, for the index. */
+  findSrv(port: number, target: NameState, key: string): number {
+    const srv = this.srv;
+    if (!srv) return -1;
+    if (this.index) return this.index.get(key) ?? -1;
+    for (let i = 0; i < srv.length; i += 3) if (srv[i] === target && srv[i + 1] === port) return i;
+    return -1;
   }
 
-  delete(v: Value): void {
-    const values = this.values;
-    const last = values.pop()!;
-    if (last !== v) {
-      values[v.slot] = last;
-      last.slot = v.slot;
+  // Small arrays are replaced by copies of exactly their new size: pushing reserves 17 slots or
+  // more, and most names have one value, or a handful.
+  insertA(ip: number): void {
+    const ips = this.ips;
+    if (!ips) this.ips = [ip, 1];
+    else if (ips.length < SMALL) this.ips = ips.concat([ip, 1]);
+    else ips.push(ip, 1);
+    this.#inserted(ip, this.ips!.length - 2);
+  }
+
+  insertV6(address: string): void {
+    const v6 = this.v6;
+    if (!v6) this.v6 = [address, 1];
+    else if (v6.length < SMALL) this.v6 = v6.concat([address, 1]);
+    else v6.push(address, 1);
+    this.#inserted(address, this.v6!.length - 2);
+  }
+
+  insertSrv(target: NameState, port: number, key: string): void {
+    const srv = this.srv;
+    if (!srv) this.srv = [target, port, 1];
+    else if (srv.length < SMALL) this.srv = srv.concat([target, port, 1]);
+    else srv.push(target, port, 1);
+    this.#inserted(key, this.srv!.length - 3);
+  }
+
+  addReferrer(s: NameState): void {
+    const refs = this.referrers;
+    if (!refs) this.referrers = [s];
+    else if (refs.length < SMALL) this.referrers = refs.concat([s]);
+    else refs.push(s);
+  }
+
+  /** Take out the value at `at` of an array of tuples of `width` (the last one moves into its place). */
+  removeAt(list: (string | number | NameState)[], at: number, width: number, key: string | number): void {
+    const last = list.length - width;
+    this.index?.delete(key);
+    if (at !== last) {
+      for (let k = 0; k < width; k++) list[at + k] = list[last + k]!;
+      this.index?.set(indexKey(list, at, width), at);
     }
-    this.index?.delete(v.key);
-    if (v.kind === KIND_A) this.a--;
-    else if (v.kind === KIND_AAAA) this.aaaa--;
-    else this.srv--;
+    list.length = last;
+    this.size--;
   }
+
+  #inserted(key: string | number, at: number): void {
+    this.size++;
+    if (this.index) this.index.set(key, at);
+    else if (this.size > SCAN_LIMIT) {
+      const index = new Map<string | number, number>();
+      const { ips, v6, srv } = this;
+      if (ips) for (let i = 0; i < ips.length; i += 2) index.set(ips[i]!, i);
+      if (v6) for (let i = 0; i < v6.length; i += 2) index.set(v6[i]!, i);
+      if (srv) for (let i = 0; i < srv.length; i += 3) index.set(indexKey(srv, i, 3), i);
+      this.index = index;
+    }
+  }
+}
+
+/** The index key of the tuple at `at`: an A's number, an AAAA's address, an SRV's `port target`. */
+function indexKey(list: readonly (string | number | NameState)[], at: number, width: number): string | number {
+  if (width === 3) return `${list[at + 1] as number} ${(list[at] as NameState).name}`;
+  return list[at] as string | number;
 }
 
 /** The wire key of a valid lower-case name (what `nameKey` gives), without a Buffer. */
@@ -360,6 +413,23 @@ function keyOf(name: string): string {
   }
 }
 
+/** The dotted name of a wire key; undefined when it cannot be one of the zone's names (a label with a dot, a bad length). */
+function nameOfKey(key: string): string | undefined {
+  let name = '';
+  let pos = 0;
+  for (;;) {
+    const length = key.charCodeAt(pos);
+    if (Number.isNaN(length)) return undefined;
+    if (length === 0) return pos === key.length - 1 && pos > 0 ? name : undefined;
+    const end = pos + 1 + length;
+    if (length > 63 || end >= key.length) return undefined;
+    const label = key.slice(pos + 1, end);
+    if (label.includes('.')) return undefined;
+    name = pos === 0 ? label : `${name}.${label}`;
+    pos = end;
+  }
+}
+
 function ipv4Number(ip: string): number {
   let n = 0;
   let part = 0;
@@ -371,6 +441,10 @@ function ipv4Number(ip: string): number {
     } else part = part * 10 + (c - 48);
   }
   return n * 256 + part;
+}
+
+function ipv4String(n: number): string {
+  return `${Math.floor(n / 16777216) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 function writeHeader(out: Buffer, pos: number, pointer: number, type: number, ttl: number, rdlength: number): void {
@@ -397,6 +471,57 @@ function plainSet(type: number, count: number, data: Buffer, offsets: Uint32Arra
   return { type, count, data, offsets, targetOf: undefined, targets: NO_TARGETS, additionalBytes: 0, additionalCount: 0 };
 }
 
+/**
+ * `LiveZone.names`: what the query path reads. A name asked for before is one map lookup (its
+ * state, whose entry is encoded already); anything else goes through the zone.
+ */
+class NamesView implements ReadonlyMap<string, NameEntry> {
+  readonly #byKey: ReadonlyMap<string, NameState>;
+  readonly #lookup: (key: string) => NameEntry | undefined;
+  readonly #size: () => number;
+  readonly #entries: () => MapIterator<[string, NameEntry]>;
+
+  constructor(byKey: ReadonlyMap<string, NameState>, lookup: (key: string) => NameEntry | undefined, size: () => number, entries: () => MapIterator<[string, NameEntry]>) {
+    this.#byKey = byKey;
+    this.#lookup = lookup;
+    this.#size = size;
+    this.#entries = entries;
+  }
+
+  get(key: string): NameEntry | undefined {
+    const entry = this.#byKey.get(key)?.entry;
+    return entry !== undefined ? entry : this.#lookup(key);
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  get size(): number {
+    return this.#size();
+  }
+
+  forEach(callback: (value: NameEntry, key: string, map: ReadonlyMap<string, NameEntry>) => void, thisArg?: unknown): void {
+    for (const [key, entry] of this.#entries()) callback.call(thisArg, entry, key, this);
+  }
+
+  entries(): MapIterator<[string, NameEntry]> {
+    return this.#entries();
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [key] of this.#entries()) yield key;
+  }
+
+  *values(): MapIterator<NameEntry> {
+    for (const [, entry] of this.#entries()) yield entry;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, NameEntry]> {
+    return this.#entries();
+  }
+}
+
 export interface LiveZoneOptions {
   readonly domain: string;
   /** The name server (`ns1.<domain>`). */
@@ -407,10 +532,11 @@ export interface LiveZoneOptions {
 /**
  * A zone maintained record by record. `add` and `remove` count each (name, value) — the same
  * record may come from several sources (`slave.D` from every task on an agent) — and note the names
- * whose set of values changed; `commit` re-encodes those names (and the SRV names whose targets'
- * addresses changed, for their additional section), keeps the empty non-terminals, and writes the
- * apex's SOA with the new serial. Each name's entry is an immutable object swapped into `names` in
- * one `set`, and everything runs synchronously: a query never sees a half-updated name.
+ * whose set of values changed; `commit` settles those names (and the SRV names whose targets'
+ * addresses changed, for their additional section): existence, empty non-terminals, counts, and
+ * the apex's SOA with the new serial. A name's answers are encoded when it is first looked up in
+ * `names` after a change, into an immutable entry kept until the name changes again. Everything
+ * runs synchronously: a query never sees a half-updated name.
  */
 export class LiveZone implements Zone {
   readonly domain: string;
@@ -421,20 +547,31 @@ export class LiveZone implements Zone {
   maxAnswers = 2;
   /** SOA and NS at the apex, plus every record. */
   recordCount = 2;
-  readonly names = new Map<string, NameEntry>();
+  /** Every name that exists, by wire key (a view: entries are encoded on first lookup). */
+  readonly names: ReadonlyMap<string, NameEntry>;
   /** A read-only view of the records by owner name (`/v1` answers). */
   readonly recordNames: ReadonlyMap<string, NameRecords>;
 
+  /** Every name with records, or pointed at by an SRV record, by dotted name. */
   readonly #states = new Map<string, NameState>();
+  /** The names looked up by wire key (queries): a cache in front of `#states`. */
+  readonly #byKey = new Map<string, NameState>();
+  /** Keys looked up that have no records (empty non-terminals, names that do not exist), until the next commit. */
+  readonly #absent = new Map<string, NameEntry | false>();
   #dirty: NameState[] = [];
   /** How many existing names each name has right below it (a name with children exists: an empty non-terminal if it has no records). */
   readonly #children = new Map<string, number>();
+  /** `.<domain>`. */
+  readonly #dotDomain: string;
   readonly #apexKey: string;
+  #apexEntry: NameEntry = EMPTY_ENTRY;
   readonly #nsWire: Buffer;
   readonly #rnameWire: Buffer;
   readonly #nsSet: AnswerSet | undefined;
   readonly #nsRecord: Buffer;
-  /** Names with records. */
+  /** Names that exist, the apex included. */
+  #existing = 1;
+  /** Names with records (as of the last commit). */
   #named = 0;
 
   constructor(options: LiveZoneOptions) {
@@ -444,115 +581,148 @@ export class LiveZone implements Zone {
     if (!domainWire) throw new Error(`dns: cannot encode the domain ${options.domain}`);
     this.domainWire = domainWire;
     this.#apexKey = domainWire.toString('latin1');
+    this.#dotDomain = `.${options.domain}`;
     this.#nsWire = encodeName(options.nsName) ?? domainWire;
     this.#rnameWire = encodeName(`root.${options.nsName}`) ?? domainWire;
     this.#nsRecord = pointerRecord(12, TYPE.NS, this.ttl, this.#nsWire);
     this.#nsSet = answerSet(TYPE.NS, [this.#nsRecord]);
     this.soaTail = Buffer.alloc(0);
-    this.recordNames = this.#view();
+    this.names = this.#namesView();
+    this.recordNames = this.#recordsView();
   }
 
   add(r: ZoneRecord): void {
     const s = this.#state(r.name);
-    const v = s.find(r.key);
-    if (v) {
-      v.count++;
-      return;
-    }
-    let kind: Kind = KIND_A;
-    let ip = 0;
-    let rdata: Buffer | undefined;
-    let target: NameState | undefined;
-    if (r.type === 'A') ip = ipv4Number(r.value);
-    else if (r.type === 'AAAA') {
-      kind = KIND_AAAA;
-      rdata = ipv6Rdata(r.value);
+    if (r.type === 'SRV') {
+      const target = this.#state(r.value);
+      const at = s.findSrv(r.port, target, r.key);
+      if (at >= 0) {
+        (s.srv![at + 2] as number)++;
+        return;
+      }
+      s.insertSrv(target, r.port, r.key);
+      target.addReferrer(s);
+    } else if (r.type === 'A') {
+      const ip = ipv4Number(r.value);
+      const at = s.findA(ip);
+      if (at >= 0) {
+        s.ips![at + 1]!++;
+        return;
+      }
+      s.insertA(ip);
+      s.flags |= ADDRESSES_CHANGED;
     } else {
-      kind = KIND_SRV;
-      target = this.#state(r.value);
-      const refs = (target.referrers ??= new Map());
-      refs.set(s, (refs.get(s) ?? 0) + 1);
+      const at = s.findV6(r.value);
+      if (at >= 0) {
+        (s.v6![at + 1] as number)++;
+        return;
+      }
+      s.insertV6(r.value);
+      s.flags |= ADDRESSES_CHANGED;
     }
-    s.insert({ kind, key: r.key, count: 1, slot: 0, ip, rdata, port: r.port, target });
-    if (kind !== KIND_SRV) s.addressesChanged = true;
+    this.recordCount++;
+    if (s.size > this.maxAnswers) this.maxAnswers = s.size;
     this.#mark(s);
   }
 
   /** Take back a record given by `add` (a record never added is ignored). */
   remove(r: ZoneRecord): void {
     const s = this.#states.get(r.name);
-    const v = s?.find(r.key);
-    if (!s || !v) return;
-    if (--v.count > 0) return;
-    s.delete(v);
+    if (!s) return;
+    if (r.type === 'SRV') {
+      const target = this.#states.get(r.value);
+      const srv = s.srv;
+      const at = target ? s.findSrv(r.port, target, r.key) : -1;
+      if (!target || !srv || at < 0) return;
+      if (--(srv[at + 2] as number) > 0) return;
+      s.removeAt(srv, at, 3, r.key);
+      const refs = target.referrers;
+      if (refs) {
+        const i = refs.lastIndexOf(s);
+        if (i >= 0) {
+          refs[i] = refs[refs.length - 1]!;
+          refs.pop();
+        }
+        if (refs.length === 0) {
+          target.referrers = undefined;
+          // Nothing points at it any more: let commit forget it if it has no records either.
+          if (target.size === 0) this.#mark(target);
+        }
+      }
+    } else if (r.type === 'A') {
+      const ip = ipv4Number(r.value);
+      const ips = s.ips;
+      const at = s.findA(ip);
+      if (!ips || at < 0) return;
+      if (--ips[at + 1]! > 0) return;
+      s.removeAt(ips, at, 2, ip);
+      s.flags |= ADDRESSES_CHANGED;
+    } else {
+      const v6 = s.v6;
+      const at = s.findV6(r.value);
+      if (!v6 || at < 0) return;
+      if (--(v6[at + 1] as number) > 0) return;
+      s.removeAt(v6, at, 2, r.value);
+      s.flags |= ADDRESSES_CHANGED;
+    }
+    this.recordCount--;
     this.#mark(s);
-    const target = v.target;
-    if (!target) {
-      s.addressesChanged = true;
-      return;
-    }
-    const refs = target.referrers;
-    if (!refs) return;
-    const n = (refs.get(s) ?? 1) - 1;
-    if (n > 0) refs.set(s, n);
-    else refs.delete(s);
-    if (refs.size === 0) {
-      target.referrers = undefined;
-      // Nothing points at it any more: let commit forget it if it has no records either.
-      if (target.values.length === 0) this.#mark(target);
-    }
   }
 
-  /** Re-encode what changed since the last commit, and set the serial. Returns how many names were re-encoded. */
+  /** Settle what changed since the last commit, and set the serial. Returns how many names changed (their answers are encoded anew when next asked for). */
   commit(serial: number): number {
     const dirty = this.#dirty;
     // A name whose addresses changed is in the additional section of the SRV names pointing at it.
     for (let i = 0; i < dirty.length; i++) {
       const s = dirty[i]!;
-      if (!s.addressesChanged) continue;
-      s.addressesChanged = false;
-      s.blockStale = true;
-      if (s.referrers) for (const referrer of s.referrers.keys()) this.#mark(referrer);
+      if ((s.flags & ADDRESSES_CHANGED) === 0) continue;
+      s.flags &= ~(ADDRESSES_CHANGED | BLOCK_VALID);
+      s.block = undefined;
+      const refs = s.referrers;
+      if (refs) for (let j = 0; j < refs.length; j++) this.#mark(refs[j]!);
     }
-    for (const s of dirty) {
-      s.dirty = false;
-      const before = s.entry;
-      const after = s.values.length > 0 ? this.#encode(s) : undefined;
-      s.entry = after;
-      const count = after?.any?.count ?? 0;
-      this.recordCount += count - (before?.any?.count ?? 0);
-      if (count > this.maxAnswers) this.maxAnswers = count;
-      if (!before !== !after) this.#named += after ? 1 : -1;
-      if (s.key !== this.#apexKey) {
-        if (after) this.names.set(s.key, after);
-        else if (before) {
-          if (this.#children.has(s.key)) this.names.set(s.key, EMPTY_ENTRY);
-          else this.names.delete(s.key);
-        }
+    for (let i = 0; i < dirty.length; i++) {
+      const s = dirty[i]!;
+      s.flags &= ~DIRTY;
+      s.entry = undefined;
+      const exists = s.size > 0;
+      if (exists !== ((s.flags & EXISTED) !== 0)) {
+        s.flags ^= EXISTED;
+        this.#named += exists ? 1 : -1;
         // A name with children exists with or without records.
-        if (!before !== !after && !this.#children.has(s.key)) this.#existence(s.key, after ? 1 : -1);
+        if (s.name !== this.domain && !this.#children.has(s.name)) this.#existence(s.name, exists ? 1 : -1);
       }
-      if (!after && !s.referrers) this.#states.delete(s.name);
+      if (!exists && !s.referrers) {
+        this.#states.delete(s.name);
+        if (s.key !== undefined) this.#byKey.delete(s.key);
+      }
     }
-    const encoded = dirty.length;
+    const changed = dirty.length;
     this.#dirty = [];
+    if (this.#absent.size > 0) this.#absent.clear();
     this.#apex(serial);
-    return encoded;
+    return changed;
   }
 
   #state(name: string): NameState {
     let s = this.#states.get(name);
     if (!s) {
-      s = new NameState(name, keyOf(name));
+      s = new NameState(name);
       this.#states.set(name, s);
     }
     return s;
   }
 
   #mark(s: NameState): void {
-    if (s.dirty) return;
-    s.dirty = true;
+    if ((s.flags & DIRTY) !== 0) return;
+    s.flags |= DIRTY;
     this.#dirty.push(s);
+  }
+
+  /** Whether a name has records as of the last commit. */
+  #hasRecords(name: string): boolean {
+    const s = this.#states.get(name);
+    return s !== undefined && (s.flags & EXISTED) !== 0;
   }
 
   /**
@@ -560,21 +730,20 @@ export class LiveZone implements Zone {
    * without records of its own exists while it has children (an empty non-terminal), so the change
    * goes up until it reaches a parent that existed anyway.
    */
-  #existence(key: string, delta: number): void {
-    const apexKey = this.#apexKey;
-    if (!key.endsWith(apexKey)) return;
+  #existence(name: string, delta: number): void {
+    this.#existing += delta;
+    const domain = this.domain;
+    if (!name.endsWith(this.#dotDomain)) return;
     for (;;) {
-      const parentStart = key.charCodeAt(0) + 1;
-      if (key.length - parentStart <= apexKey.length) return;
-      const parent = key.slice(parentStart);
+      const parent = name.slice(name.indexOf('.') + 1);
+      if (parent.length <= domain.length) return;
       const n = (this.#children.get(parent) ?? 0) + delta;
       if (n > 0) this.#children.set(parent, n);
       else this.#children.delete(parent);
       // Only a change between none and some children matters, and only to a parent without records.
-      if ((delta > 0 ? n !== 1 : n !== 0) || (this.names.get(parent) ?? EMPTY_ENTRY) !== EMPTY_ENTRY) return;
-      if (delta > 0) this.names.set(parent, EMPTY_ENTRY);
-      else this.names.delete(parent);
-      key = parent;
+      if ((delta > 0 ? n !== 1 : n !== 0) || this.#hasRecords(parent)) return;
+      this.#existing += delta;
+      name = parent;
     }
   }
 
@@ -584,141 +753,200 @@ export class LiveZone implements Zone {
     const soa = soaRdata(this.#nsWire, this.#rnameWire, serial, SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, ttl);
     this.soaTail = recordTail(TYPE.SOA, ttl, soa);
     const soaRecord = pointerRecord(12, TYPE.SOA, ttl, soa);
-    const apex = this.#states.get(this.domain)?.entry ?? EMPTY_ENTRY;
+    const state = this.#states.get(this.domain);
+    const apex = state && state.size > 0 ? this.#entry(state) : EMPTY_ENTRY;
     const apexAny: Buffer[] = [soaRecord, this.#nsRecord];
     if (apex.any) for (let i = 0; i < apex.any.count; i++) apexAny.push(apex.any.data.subarray(apex.any.offsets[i], apex.any.offsets[i + 1]));
-    this.names.set(this.#apexKey, { ...apex, soa: answerSet(TYPE.SOA, [soaRecord]), ns: this.#nsSet, any: answerSet(TYPE.ANY, apexAny) });
+    this.#apexEntry = { ...apex, soa: answerSet(TYPE.SOA, [soaRecord]), ns: this.#nsSet, any: answerSet(TYPE.ANY, apexAny) };
     if (apexAny.length > this.maxAnswers) this.maxAnswers = apexAny.length;
+  }
+
+  /** A name's entry as of the last commit: the apex's, its encoded records, EMPTY_ENTRY for an empty non-terminal, undefined when it does not exist. */
+  #lookup(key: string): NameEntry | undefined {
+    let s = this.#byKey.get(key);
+    if (s === undefined) {
+      if (key === this.#apexKey) return this.#apexEntry;
+      const known = this.#absent.get(key);
+      if (known !== undefined) return known === EMPTY_ENTRY ? known : undefined;
+      const name = nameOfKey(key);
+      s = name === undefined ? undefined : this.#states.get(name);
+      if (s === undefined) {
+        // Not a name with records: an empty non-terminal, or nothing. Remembered until the next commit.
+        const entry = name !== undefined && this.#children.has(name) ? EMPTY_ENTRY : undefined;
+        if (this.#absent.size >= ABSENT_CACHE) this.#absent.clear();
+        this.#absent.set(key, entry ?? false);
+        return entry;
+      }
+      s.key = key;
+      this.#byKey.set(key, s);
+    }
+    if ((s.flags & EXISTED) !== 0) return this.#entry(s);
+    return this.#children.has(s.name) ? EMPTY_ENTRY : undefined;
+  }
+
+  #entry(s: NameState): NameEntry {
+    return (s.entry ??= this.#encode(s));
   }
 
   /** The A then AAAA records of a name, with placeholder owner pointers (for the additional section). */
   #block(s: NameState): AdditionalBlock | undefined {
-    if (!s.blockStale) return s.block;
-    s.blockStale = false;
-    if (s.a + s.aaaa === 0) return (s.block = undefined);
-    const data = Buffer.allocUnsafe(s.a * 16 + s.aaaa * 28);
+    if ((s.flags & BLOCK_VALID) !== 0) return s.block;
+    s.flags |= BLOCK_VALID;
+    const na = s.ips ? s.ips.length / 2 : 0;
+    const n6 = s.v6 ? s.v6.length / 2 : 0;
+    if (na + n6 === 0) return (s.block = undefined);
+    const data = Buffer.allocUnsafe(na * 16 + n6 * 28);
     const pointers: number[] = [];
-    let pa = 0;
-    let p6 = s.a * 16;
-    for (const v of s.values) {
-      if (v.kind === KIND_A) {
-        writeHeader(data, pa, 0, TYPE.A, this.ttl, 4);
-        data.writeUInt32BE(v.ip >>> 0, pa + 12);
-        pointers.push(pa);
-        pa += 16;
-      } else if (v.kind === KIND_AAAA) {
-        writeHeader(data, p6, 0, TYPE.AAAA, this.ttl, 16);
-        v.rdata!.copy(data, p6 + 12);
-        pointers.push(p6);
-        p6 += 28;
+    let pos = 0;
+    const ips = s.ips;
+    if (ips) {
+      for (let i = 0; i < ips.length; i += 2) {
+        writeHeader(data, pos, 0, TYPE.A, this.ttl, 4);
+        data.writeUInt32BE(ips[i]! >>> 0, pos + 12);
+        pointers.push(pos);
+        pos += 16;
       }
     }
-    pointers.sort((x, y) => x - y);
+    const v6 = s.v6;
+    if (v6) {
+      for (let i = 0; i < v6.length; i += 2) {
+        writeHeader(data, pos, 0, TYPE.AAAA, this.ttl, 16);
+        ipv6Rdata(v6[i] as string).copy(data, pos + 12);
+        pointers.push(pos);
+        pos += 28;
+      }
+    }
     return (s.block = { data, pointers });
   }
 
   /** Encode a name's records: A, AAAA and SRV back to back in one buffer; each type is a view of it, and ANY the whole. */
   #encode(s: NameState): NameEntry {
     const ttl = this.ttl;
-    const na = s.a;
-    const n6 = s.aaaa;
-    const ns = s.srv;
+    const ips = s.ips;
+    const v6 = s.v6;
+    const srvs = s.srv;
+    const na = ips ? ips.length / 2 : 0;
+    const n6 = v6 ? v6.length / 2 : 0;
+    const ns = srvs ? srvs.length / 3 : 0;
     const count = na + n6 + ns;
     const start6 = na * 16;
     const startSrv = start6 + n6 * 28;
     let size = startSrv;
-    if (ns > 0) for (const v of s.values) if (v.target) size += 18 + v.target.key.length;
+    const targetKeys: string[] = [];
+    if (srvs) {
+      for (let i = 0; i < srvs.length; i += 3) {
+        const target = srvs[i] as NameState;
+        const key = (target.key ??= keyOf(target.name));
+        targetKeys.push(key);
+        size += 18 + key.length;
+      }
+    }
     const data = Buffer.allocUnsafe(size);
     // Only names with SRV records (or several types) need offsets of their own.
     const mixed = (na > 0 ? 1 : 0) + (n6 > 0 ? 1 : 0) + (ns > 0 ? 1 : 0) > 1;
     const offsets = mixed || ns > 0 ? new Uint32Array(count + 1) : undefined;
-    let ia = 0;
-    let i6 = na;
-    let is = na + n6;
-    let pa = 0;
-    let p6 = start6;
-    let ps = startSrv;
-    let targetOf: Int32Array | undefined;
-    let targets: AdditionalBlock[] | undefined;
-    let blockIndex: Map<NameState, number> | undefined;
-    let additionalBytes = 0;
-    let additionalCount = 0;
-    if (ns > 0) {
-      targetOf = new Int32Array(ns);
-      targets = [];
-      blockIndex = new Map();
+    let r = 0;
+    let pos = 0;
+    if (ips) {
+      for (let i = 0; i < ips.length; i += 2) {
+        if (offsets) offsets[r] = pos;
+        r++;
+        writeHeader(data, pos, 12, TYPE.A, ttl, 4);
+        data.writeUInt32BE(ips[i]! >>> 0, pos + 12);
+        pos += 16;
+      }
     }
-    for (const v of s.values) {
-      if (v.kind === KIND_A) {
-        if (offsets) offsets[ia] = pa;
-        ia++;
-        writeHeader(data, pa, 12, TYPE.A, ttl, 4);
-        data.writeUInt32BE(v.ip >>> 0, pa + 12);
-        pa += 16;
-      } else if (v.kind === KIND_AAAA) {
-        if (offsets) offsets[i6] = p6;
-        i6++;
-        writeHeader(data, p6, 12, TYPE.AAAA, ttl, 16);
-        v.rdata!.copy(data, p6 + 12);
-        p6 += 28;
-      } else {
-        const target = v.target!;
-        let index = blockIndex!.get(target);
+    if (v6) {
+      for (let i = 0; i < v6.length; i += 2) {
+        if (offsets) offsets[r] = pos;
+        r++;
+        writeHeader(data, pos, 12, TYPE.AAAA, ttl, 16);
+        ipv6Rdata(v6[i] as string).copy(data, pos + 12);
+        pos += 28;
+      }
+    }
+    let srv: AnswerSet | undefined;
+    if (srvs) {
+      const targetOf = new Int32Array(ns);
+      const targets: AdditionalBlock[] = [];
+      const blockIndex = new Map<NameState, number>();
+      let additionalBytes = 0;
+      let additionalCount = 0;
+      for (let i = 0, j = 0; i < srvs.length; i += 3, j++) {
+        const target = srvs[i] as NameState;
+        let index = blockIndex.get(target);
         if (index === undefined) {
           const block = this.#block(target);
-          index = block ? targets!.push(block) - 1 : -1;
-          blockIndex!.set(target, index);
+          index = block ? targets.push(block) - 1 : -1;
+          blockIndex.set(target, index);
           if (block) {
             additionalBytes += block.data.length;
             additionalCount += block.pointers.length;
           }
         }
-        targetOf![is - na - n6] = index;
-        offsets![is++] = ps;
-        const wire = target.wire;
-        writeHeader(data, ps, 12, TYPE.SRV, ttl, 6 + wire.length);
-        data.writeUInt16BE(0, ps + 12);
-        data.writeUInt16BE(SRV_WEIGHT, ps + 14);
-        data.writeUInt16BE(v.port, ps + 16);
-        wire.copy(data, ps + 18);
-        ps += 18 + wire.length;
+        targetOf[j] = index;
+        offsets![r++] = pos;
+        const key = targetKeys[j]!;
+        writeHeader(data, pos, 12, TYPE.SRV, ttl, 6 + key.length);
+        data.writeUInt16BE(0, pos + 12);
+        data.writeUInt16BE(SRV_WEIGHT, pos + 14);
+        data.writeUInt16BE(srvs[i + 1] as number, pos + 16);
+        data.write(key, pos + 18, 'latin1');
+        pos += 18 + key.length;
       }
-    }
-    if (offsets) offsets[count] = size;
-    const a = na > 0 ? plainSet(TYPE.A, na, mixed ? data.subarray(0, start6) : data, uniformOffsets(16, na)) : undefined;
-    const aaaa = n6 > 0 ? plainSet(TYPE.AAAA, n6, mixed ? data.subarray(start6, startSrv) : data, uniformOffsets(28, n6)) : undefined;
-    let srv: AnswerSet | undefined;
-    if (ns > 0) {
       let own = offsets!;
       if (mixed) {
         own = new Uint32Array(ns + 1);
         for (let i = 0; i <= ns; i++) own[i] = offsets![na + n6 + i]! - startSrv;
       }
-      srv = { type: TYPE.SRV, count: ns, data: mixed ? data.subarray(startSrv) : data, offsets: own, targetOf, targets: targets!, additionalBytes, additionalCount };
+      srv = { type: TYPE.SRV, count: ns, data: mixed ? data.subarray(startSrv) : data, offsets: own, targetOf, targets, additionalBytes, additionalCount };
     }
+    if (offsets) offsets[count] = size;
+    const a = na > 0 ? plainSet(TYPE.A, na, mixed ? data.subarray(0, start6) : data, uniformOffsets(16, na)) : undefined;
+    const aaaa = n6 > 0 ? plainSet(TYPE.AAAA, n6, mixed ? data.subarray(start6, startSrv) : data, uniformOffsets(28, n6)) : undefined;
     // ANY: the same records without an additional section (a name of one address type shares its set).
     const any = mixed || ns > 0 ? plainSet(mixed ? TYPE.ANY : TYPE.SRV, count, data, offsets!) : (a ?? aaaa)!;
     return { a, aaaa, srv, soa: undefined, ns: undefined, any };
   }
 
+  /** The names that exist, by wire key: a view over the live state (entries encoded when looked up). */
+  #namesView(): ReadonlyMap<string, NameEntry> {
+    const states = this.#states;
+    const children = this.#children;
+    const domain = this.domain;
+    const lookup = (key: string) => this.#lookup(key);
+    function* entries(): MapIterator<[string, NameEntry]> {
+      yield [keyOf(domain), lookup(keyOf(domain))!];
+      for (const s of states.values()) {
+        if (s.name === domain || (s.flags & EXISTED) === 0) continue;
+        const key = (s.key ??= keyOf(s.name));
+        yield [key, lookup(key)!];
+      }
+      for (const name of children.keys()) {
+        const s = states.get(name);
+        if (s && (s.flags & EXISTED) !== 0) continue;
+        yield [keyOf(name), EMPTY_ENTRY];
+      }
+    }
+    return new NamesView(this.#byKey, lookup, () => this.#existing, entries);
+  }
+
   /** The records by owner name, read from the live state (a view for `/v1`, not a copy). */
-  #view(): ReadonlyMap<string, NameRecords> {
+  #recordsView(): ReadonlyMap<string, NameRecords> {
     const states = this.#states;
     const records = (s: NameState): NameRecords => {
       const out: NameRecords = { a: [], aaaa: [], srv: [] };
-      for (const v of s.values) {
-        if (v.kind === KIND_A) out.a.push(v.key);
-        else if (v.kind === KIND_AAAA) out.aaaa.push(v.key);
-        else out.srv.push({ priority: 0, weight: SRV_WEIGHT, port: v.port, target: v.target!.name });
-      }
+      if (s.ips) for (let i = 0; i < s.ips.length; i += 2) out.a.push(ipv4String(s.ips[i]!));
+      if (s.v6) for (let i = 0; i < s.v6.length; i += 2) out.aaaa.push(s.v6[i] as string);
+      if (s.srv) for (let i = 0; i < s.srv.length; i += 3) out.srv.push({ priority: 0, weight: SRV_WEIGHT, port: s.srv[i + 1] as number, target: (s.srv[i] as NameState).name });
       return out;
     };
     const get = (name: string): NameRecords | undefined => {
       const s = states.get(name);
-      return s && s.values.length > 0 ? records(s) : undefined;
+      return s && s.size > 0 ? records(s) : undefined;
     };
     function* entries(): MapIterator<[string, NameRecords]> {
-      for (const s of states.values()) if (s.values.length > 0) yield [s.name, records(s)];
+      for (const s of states.values()) if (s.size > 0) yield [s.name, records(s)];
     }
     function* keys(): MapIterator<string> {
       for (const [name] of entries()) yield name;

@@ -10,7 +10,7 @@ import { sameClusterInfo, type ClusterInfo } from './cluster.ts';
 import type { App, AppPort, NetworkMode, Protocol, Task, TaskHealth, TaskState } from './app.ts';
 import { isExposed, type ExposureOptions } from './groups.ts';
 import { isRoutable } from './health.ts';
-import { parseServiceSpecs } from './labels.ts';
+import { parseServiceSpecs, type ParsedLabels } from './labels.ts';
 import { taskEndpoints, type Endpoint } from './networking.ts';
 import type { LabelProblem, ServiceSpec } from './service-spec.ts';
 import type { AppState, Snapshot } from './snapshot.ts';
@@ -119,6 +119,8 @@ interface AppRoutes {
   readonly services: readonly Service[];
   readonly problems: readonly LabelProblem[];
   readonly routableBackends: number;
+  /** The app's labels parsed (a pure function of the app definition: reused while it is the same object). */
+  readonly labels: ParsedLabels;
 }
 
 export interface ServiceChange {
@@ -224,7 +226,7 @@ export class TableBuilder {
     }
     let r = this.#cache.get(state);
     if (!r) {
-      r = appRoutes(state, this.#options);
+      r = appRoutes(state, this.#options, before?.entry.app === state.app ? before.labels : undefined);
       // Routes equal to the served ones keep their identity, so consumers that cache per
       // AppEntry or Service (DNS, the proxy) see no change.
       if (before && sameAppRoutes(before, r)) r = before;
@@ -308,7 +310,8 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function appRoutes(state: AppState, options: TableOptions): AppRoutes {
+/** `labels`: the app's labels parsed already (when its definition did not change). */
+function appRoutes(state: AppState, options: TableOptions, labels?: ParsedLabels): AppRoutes {
   const { app } = state;
   const sortedTasks = [...state.tasks.values()].sort((a, b) => compareStrings(a.id, b.id));
   const tasks = sortedTasks.map((task) => taskEntry(app, task, options.healthCheck));
@@ -321,7 +324,8 @@ function appRoutes(state: AppState, options: TableOptions): AppRoutes {
     app,
     tasks,
   };
-  const { specs, problems } = parseServiceSpecs(app.id, app.labels, app.ports.length);
+  const parsed = labels ?? parseServiceSpecs(app.id, app.labels, app.ports.length);
+  const { specs, problems } = parsed;
   const services: Service[] = [];
   let routableBackends = 0;
   for (const port of app.ports) {
@@ -361,7 +365,7 @@ function appRoutes(state: AppState, options: TableOptions): AppRoutes {
       backends,
     });
   }
-  return { entry, services, problems, routableBackends };
+  return { entry, services, problems, routableBackends, labels: parsed };
 }
 
 function taskEntry(app: App, task: Task, useHealthChecks: boolean): TaskEntry {
@@ -397,8 +401,68 @@ export function serviceMode(app: App, port: AppPort, spec: ServiceSpec): Service
   return 'tcp';
 }
 
+/**
+ * Whether two derivations of an app's routes are the same. For the same app definition (the usual
+ * case: an event changed tasks) the labels, specs and problems are the same objects, so only the
+ * tasks and backends are compared, field by field, stopping at the first difference.
+ */
 function sameAppRoutes(a: AppRoutes, b: AppRoutes): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a.entry.app !== b.entry.app || a.labels !== b.labels) return JSON.stringify(a) === JSON.stringify(b);
+  if (a.routableBackends !== b.routableBackends || a.services.length !== b.services.length) return false;
+  const ta = a.entry.tasks;
+  const tb = b.entry.tasks;
+  if (ta.length !== tb.length) return false;
+  for (let i = 0; i < ta.length; i++) if (!sameTaskEntry(ta[i]!, tb[i]!)) return false;
+  for (let i = 0; i < a.services.length; i++) {
+    const sa = a.services[i]!;
+    const sb = b.services[i]!;
+    if (sa.key !== sb.key || sa.listenPort !== sb.listenPort || sa.bindAddress !== sb.bindAddress || sa.mode !== sb.mode || sa.spec !== sb.spec) return false;
+    if (sa.backends.length !== sb.backends.length) return false;
+    for (let j = 0; j < sa.backends.length; j++) if (!sameBackend(sa.backends[j]!, sb.backends[j]!)) return false;
+  }
+  return true;
+}
+
+function sameTaskEntry(a: TaskEntry, b: TaskEntry): boolean {
+  if (
+    a.taskId !== b.taskId ||
+    a.instanceId !== b.instanceId ||
+    a.appId !== b.appId ||
+    a.host !== b.host ||
+    a.agentId !== b.agentId ||
+    a.state !== b.state ||
+    a.health !== b.health ||
+    a.routable !== b.routable ||
+    a.draining !== b.draining ||
+    a.startedAt !== b.startedAt ||
+    a.version !== b.version ||
+    a.ipAddresses.length !== b.ipAddresses.length ||
+    a.endpoints.length !== b.endpoints.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < a.ipAddresses.length; i++) if (a.ipAddresses[i] !== b.ipAddresses[i]) return false;
+  for (let i = 0; i < a.endpoints.length; i++) {
+    const ea = a.endpoints[i];
+    const eb = b.endpoints[i];
+    if (ea === eb) continue;
+    if (!ea || !eb || ea.address !== eb.address || ea.port !== eb.port) return false;
+  }
+  return true;
+}
+
+function sameBackend(a: Backend, b: Backend): boolean {
+  return (
+    a.taskId === b.taskId &&
+    a.address === b.address &&
+    a.port === b.port &&
+    a.host === b.host &&
+    a.health === b.health &&
+    a.state === b.state &&
+    a.routable === b.routable &&
+    a.draining === b.draining &&
+    a.startedAt === b.startedAt
+  );
 }
 
 /** One app whose routes differ from the served ones: [app id, before, after]. */

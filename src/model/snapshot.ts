@@ -15,6 +15,7 @@ import { FINAL_STATES, TERMINAL_STATES, type App, type Task, type TaskHealth, ty
 import type { ClusterInfo } from './cluster.ts';
 import type { DecodedApp } from './decode.ts';
 import type { MarathonEvent } from './events.ts';
+import { PersistentMap } from './persistent-map.ts';
 
 export interface AppState {
   readonly app: App;
@@ -28,7 +29,7 @@ export interface Snapshot {
   readonly info?: ClusterInfo | undefined;
 }
 
-export const EMPTY_SNAPSHOT: Snapshot = { apps: new Map() };
+export const EMPTY_SNAPSHOT: Snapshot = { apps: new PersistentMap() };
 
 /** Task ids known to be dead. Bounded: the oldest ids are forgotten first. */
 export class Tombstones {
@@ -85,11 +86,11 @@ const CONDITION_STATES: Readonly<Record<string, TaskState>> = {
 
 /**
  * A copy-on-write editor over a snapshot: each app touched gets its task map copied once, however
- * many events touch it; untouched apps keep their identity.
+ * many events touch it; untouched apps keep their identity, and the new snapshot's app map is a
+ * new version of the old one (persistent-map.ts) that costs what changed, not what exists.
  */
 class SnapshotEditor {
   readonly #base: Snapshot;
-  #apps: Map<string, AppState> | undefined;
   readonly #tasks = new Map<string, Map<string, Task>>();
   readonly refetch = new Set<string>();
   readonly changed = new Set<string>();
@@ -101,7 +102,7 @@ class SnapshotEditor {
   }
 
   app(appId: string): AppState | undefined {
-    return (this.#apps ?? this.#base.apps).get(appId);
+    return this.#base.apps.get(appId);
   }
 
   /** Mutable task map of an app (copied on first use). */
@@ -115,14 +116,6 @@ class SnapshotEditor {
     return tasks;
   }
 
-  setApp(appId: string, state: AppState | undefined): void {
-    this.#apps ??= new Map(this.#base.apps);
-    this.#tasks.delete(appId);
-    this.changed.add(appId);
-    if (state) this.#apps.set(appId, state);
-    else this.#apps.delete(appId);
-  }
-
   /** Record a task id as dead for good. */
   bury(taskId: string): void {
     this.#tombstones.add(taskId);
@@ -133,15 +126,15 @@ class SnapshotEditor {
   }
 
   finish(): Snapshot {
-    let apps = this.#apps;
+    const changes: [string, AppState][] = [];
     for (const [appId, tasks] of this.#tasks) {
-      const state = (apps ?? this.#base.apps).get(appId);
+      const state = this.#base.apps.get(appId);
       if (!state || sameTasks(state.tasks, tasks)) continue;
-      apps ??= new Map(this.#base.apps);
-      apps.set(appId, { app: state.app, tasks });
+      changes.push([appId, { app: state.app, tasks }]);
       this.changed.add(appId);
     }
-    return apps ? { apps, info: this.#base.info } : this.#base;
+    if (changes.length === 0) return this.#base;
+    return { apps: PersistentMap.of(this.#base.apps).with(changes), info: this.#base.info };
   }
 }
 
@@ -338,7 +331,7 @@ export function mergeFullFetch(previous: Snapshot, fetched: readonly DecodedApp[
   for (const decoded of fetched) {
     apps.set(decoded.app.id, mergeFetchedApp(previous.apps.get(decoded.app.id), decoded, tombstones));
   }
-  return { apps, info: previous.info };
+  return { apps: new PersistentMap(apps), info: previous.info };
 }
 
 /**
@@ -350,15 +343,11 @@ export function withFetchedApp(snapshot: Snapshot, appId: string, fetched: Decod
   const previous = snapshot.apps.get(appId);
   if (!fetched) {
     if (!previous) return snapshot;
-    const apps = new Map(snapshot.apps);
-    apps.delete(appId);
-    return { apps, info: snapshot.info };
+    return { apps: PersistentMap.of(snapshot.apps).with([[appId, undefined]]), info: snapshot.info };
   }
   const merged = mergeFetchedApp(previous, fetched, tombstones);
   if (merged === previous) return snapshot;
-  const apps = new Map(snapshot.apps);
-  apps.set(appId, merged);
-  return { apps, info: snapshot.info };
+  return { apps: PersistentMap.of(snapshot.apps).with([[appId, merged]]), info: snapshot.info };
 }
 
 function sameTask(a: Task, b: Task): boolean {

@@ -121,6 +121,35 @@ describe('applyEvents', () => {
     expect(same).toBe(s0);
   });
 
+  it('every earlier snapshot stays as it was while later ones are made from it (they share one app map)', () => {
+    const tombstones = new Tombstones();
+    const apps = Array.from({ length: 20 }, (_, i) => appState(app(`/a${i}`), [task(`/a${i}`, 1), task(`/a${i}`, 2)]));
+    const history = [mergeFullFetch(snapshotOf(), apps.map((s) => decoded(s.app, [...s.tasks.values()])), tombstones)];
+    // By app id (an older snapshot read again may list an app it shares with later ones in another order).
+    const taskCounts = (s: (typeof history)[number]) => [...s.apps.values()].map((a) => `${a.app.id} ${a.tasks.size}`).sort();
+    const counts = [taskCounts(history[0]!)];
+    for (let i = 0; i < 20; i++) {
+      const victim = task(`/a${i}`, 1 + (i % 2));
+      const next = applyEvents(history[history.length - 1]!, [status(victim, 'TASK_KILLED')], tombstones).snapshot;
+      history.push(next);
+      counts.push(taskCounts(next));
+    }
+    // A fetched app on top of an old snapshot, and a 404.
+    history.push(withFetchedApp(history[5]!, '/new', decoded(app('/new'), [task('/new', 1)]), tombstones));
+    counts.push(taskCounts(history[history.length - 1]!));
+    history.push(withFetchedApp(history[history.length - 1]!, '/a0', undefined, tombstones));
+    counts.push(taskCounts(history[history.length - 1]!));
+    expect(counts[20]).toEqual(Array.from({ length: 20 }, (_, i) => `/a${i} 1`).sort());
+    expect(counts[21]).toEqual([...counts[5]!, '/new 1'].sort());
+    expect(counts[22]).toEqual(counts[21]!.filter((c) => !c.startsWith('/a0 ')));
+    // Read them all again, oldest first, newest first, and at random.
+    for (const order of [[...history.keys()], [...history.keys()].reverse(), [3, 17, 0, 22, 9, 21, 20, 1]]) {
+      for (const i of order) expect(taskCounts(history[i]!), `snapshot ${i}`).toEqual(counts[i]);
+    }
+    expect(history[22]!.apps.has('/a0')).toBe(false);
+    expect(history[21]!.apps.get('/a0')).toBe(history[1]!.apps.get('/a0'));
+  });
+
   it('folds 10,000 repeated events into the exact final state', () => {
     const tasks = Array.from({ length: 10 }, (_, i) => task('/web', i + 1));
     const s0 = snapshotOf(appState(web, tasks));
