@@ -5,8 +5,13 @@
 import type { Logger } from '../log.ts';
 import type { Backend, RoutingTable, Service, TableDiff } from '../model/routing-table.ts';
 
+/** At most this many backends are named in one log line; the rest are counted. */
+const MAX_NAMED = 20;
+
 function names(backends: readonly Backend[]): string[] {
-  return backends.map((b) => `${b.address}:${b.port}`);
+  const shown = backends.slice(0, MAX_NAMED).map((b) => `${b.address}:${b.port}`);
+  if (backends.length > MAX_NAMED) shown.push(`… and ${backends.length - MAX_NAMED} more`);
+  return shown;
 }
 
 function fields(s: Service): { app: string; servicePort: number; mode: string } {

@@ -63,10 +63,16 @@ export function coreRoutes(sources: StatusSources): AdminRoutes {
   routes.add('/health', alive);
   // marathon-lb's monitor-uri, kept so existing health checks of the LB app keep working.
   routes.add('/_haproxy_health_check', alive);
+  // 503 only until the first complete sync. After that, 200 even while Marathon is down or the
+  // table is stale: pacer keeps serving the last good table, and a load balancer that took every
+  // pacer out of rotation because Marathon is down would turn a Marathon outage into a traffic
+  // outage. The body (and pacer_marathon_stale_seconds) tells the truth about staleness.
   routes.add('/ready', (_req, res) => {
     const status = sources.status();
     const body = {
       ready: status.ready,
+      stale: status.stale ?? false,
+      staleSeconds: Math.round((status.staleSeconds ?? 0) * 10) / 10,
       marathon: status.marathon,
       leader: status.leader ?? null,
       stream: status.stream,

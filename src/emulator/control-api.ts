@@ -34,6 +34,9 @@ export interface ControlTarget {
   burst(appId: string, count: number, kind?: BurstKind): Promise<number>;
   fault(f: Fault): void;
   clearFaults(): void;
+  /** Serve `text` verbatim as one more element of every `GET /v2/apps` list (absurd or invalid apps); returns how many are held. */
+  addRawApp(text: string): number;
+  clearRawApps(): void;
   state(): JsonObject;
 }
 
@@ -119,6 +122,15 @@ export function createControlHandler(target: ControlTarget): (req: http.Incoming
       }
       if (path === '/raw' && method === 'POST') {
         send(res, 200, { streams: target.writeRaw(body) });
+        return;
+      }
+      if (path === '/raw-apps' && method === 'POST') {
+        send(res, 200, { rawApps: target.addRawApp(body) });
+        return;
+      }
+      if (path === '/raw-apps' && method === 'DELETE') {
+        target.clearRawApps();
+        send(res, 200, { ok: true });
         return;
       }
       if (path === '/burst' && method === 'POST') {

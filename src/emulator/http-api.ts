@@ -22,6 +22,13 @@ export interface ApiContext {
   leader: () => string | undefined;
   httpPort: () => number;
   frameworkId: string;
+  /** App JSON texts served verbatim (control API `/raw-apps`), with the id each parses to (if any). */
+  rawApps: () => readonly RawApp[];
+}
+
+export interface RawApp {
+  readonly text: string;
+  readonly id: string | undefined;
 }
 
 export interface ApiRequest {
@@ -185,6 +192,8 @@ export class MarathonApi {
     const appId = canonicalPath(rest);
     if (method === 'GET') {
       const rec = store.apps.get(appId);
+      const raw = this.#ctx.rawApps().find((r) => r.id === appId);
+      if (raw !== undefined) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: `{"app":${raw.text}}`, appsBody: true };
       if (rec === undefined) throw notFoundApp(appId);
       const embeds = parseEmbeds(url.searchParams.getAll('embed'));
       for (const e of ['tasks', 'counts', 'deployments', 'lastTaskFailure']) embeds.add(e);
@@ -217,7 +226,14 @@ export class MarathonApi {
       .filter((r) => cmdFilter === null || (r.spec.cmd ?? '').includes(cmdFilter))
       .filter((r) => selector === undefined || selector(r.spec.labels))
       .sort((a, b) => a.spec.id.localeCompare(b.spec.id));
-    return { ...json(200, { apps: apps.map((r) => this.#appInfo(r, embeds)) }), appsBody: true };
+    const reply = json(200, { apps: apps.map((r) => this.#appInfo(r, embeds)) });
+    const raw = this.#ctx.rawApps();
+    if (raw.length > 0) {
+      // `{"apps":[…]}`: the raw texts go in verbatim before the closing `]}`, whatever the query.
+      const head = reply.body.slice(0, -2);
+      reply.body = `${head}${apps.length > 0 ? ',' : ''}${raw.map((r) => r.text).join(',')}]}`;
+    }
+    return { ...reply, appsBody: true };
   }
 
   #allTasks(q: URLSearchParams): Reply {

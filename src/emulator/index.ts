@@ -8,7 +8,7 @@ import type { BurstKind, ControlTarget, CreateAppOptions, DeploymentRef } from '
 import { createControlHandler } from './control-api.ts';
 import type { Fault } from './faults.ts';
 import { FaultState } from './faults.ts';
-import { MarathonApi } from './http-api.ts';
+import { MarathonApi, type RawApp } from './http-api.ts';
 import { appInfoJson, deploymentInfoJson, isListed, taskJson } from './json.ts';
 import { NodeServer } from './node-server.ts';
 import { Scheduler } from './scheduler.ts';
@@ -72,6 +72,7 @@ class EmulatorImpl implements Emulator {
   readonly #maxOutstanding: number;
   #leaderIndex = 0;
   #closed = false;
+  #rawApps: RawApp[] = [];
 
   constructor(opts: EmulatorOptions) {
     this.#maxOutstanding = opts.maxOutstanding ?? 1024;
@@ -93,6 +94,7 @@ class EmulatorImpl implements Emulator {
       leader: () => this.#leaderHostPort(),
       httpPort: () => Number(this.#nodes[this.#leaderIndex]?.hostPort.split(':').pop() ?? 0),
       frameworkId: `${randomUUID()}-0000`,
+      rawApps: () => this.#rawApps,
     });
     const control = createControlHandler(this);
     const ctx = {
@@ -220,6 +222,22 @@ class EmulatorImpl implements Emulator {
     this.#faults.clear();
   }
 
+  addRawApp(text: string): number {
+    let id: string | undefined;
+    try {
+      const v: unknown = JSON.parse(text);
+      if (isJsonObject(v) && typeof v['id'] === 'string') id = canonicalPath(v['id']);
+    } catch {
+      // not JSON: listed verbatim all the same
+    }
+    this.#rawApps.push({ text, id });
+    return this.#rawApps.length;
+  }
+
+  clearRawApps(): void {
+    this.#rawApps = [];
+  }
+
   tasks(appId: string): JsonObject[] {
     const id = canonicalPath(appId);
     const role = this.#store.apps.get(id)?.spec.role ?? '*';
@@ -259,6 +277,7 @@ class EmulatorImpl implements Emulator {
       nodes: this.#nodes.map((n) => n.url),
       streams: this.#hub.size,
       slowConsumerDisconnects: this.#hub.slowConsumerDisconnects,
+      rawApps: this.#rawApps.length,
       faults: JSON.parse(JSON.stringify(this.#faults.describe())) as JsonObject,
       deployments: [...this.#store.deployments.values()].map(deploymentInfoJson),
       apps,

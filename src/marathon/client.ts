@@ -25,6 +25,12 @@ export interface MarathonClientOptions {
   readonly timeoutMs: number;
   /** Called for every failed attempt (for metrics), with a short bounded reason. */
   readonly onError?: (reason: FailureReason, url: string, error: Error) => void;
+  /**
+   * Largest response body read, in bytes: `GET /v2/apps` may be this large, every other request a
+   * sixteenth of it. A longer body (a broken proxy streaming garbage) fails the request instead of
+   * growing pacer's memory. Default 256 MiB (a 10,000-app cluster answers about 50 MB).
+   */
+  readonly maxBodyBytes?: number;
 }
 
 export type FailureReason = 'timeout' | 'connect' | 'status' | 'json' | 'auth' | 'redirects';
@@ -33,6 +39,7 @@ export const APPS_PATH = '/v2/apps?embed=apps.tasks&embed=apps.deployments&embed
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 /** Read `user:password` from a credentials file (marathon-lb's format). */
 export function readCredentialsFile(path: string): Credentials {
@@ -67,6 +74,7 @@ export class MarathonClient {
   readonly #timeoutMs: number;
   readonly #dispatcher: Agent;
   readonly #onError: MarathonClientOptions['onError'];
+  readonly #maxBodyBytes: number;
   #preferred = 0;
 
   constructor(options: MarathonClientOptions) {
@@ -75,6 +83,7 @@ export class MarathonClient {
     this.#authorization = options.credentials ? basicAuthHeader(options.credentials) : undefined;
     this.#timeoutMs = options.timeoutMs;
     this.#onError = options.onError;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#dispatcher = new Agent({
       connect: { timeout: options.timeoutMs },
       headersTimeout: options.timeoutMs,
@@ -107,7 +116,7 @@ export class MarathonClient {
    * (at least 30 s) to answer.
    */
   fetchApps(): Promise<unknown> {
-    return this.getJson(APPS_PATH, { readTimeoutMs: Math.max(30_000, this.#timeoutMs * 6) }).then((r) => r.json);
+    return this.getJson(APPS_PATH, { readTimeoutMs: Math.max(30_000, this.#timeoutMs * 6), maxBodyBytes: this.#maxBodyBytes }).then((r) => r.json);
   }
 
   /** `GET /v2/apps/{id}`; undefined when Marathon says the app does not exist (404). */
@@ -127,14 +136,15 @@ export class MarathonClient {
    * and unreadable bodies move on to the next instance; a 401/403 fails at once (the same
    * credentials would fail everywhere).
    */
-  async getJson(path: string, options: { allow404?: boolean; readTimeoutMs?: number } = {}): Promise<JsonResponse> {
+  async getJson(path: string, options: { allow404?: boolean; readTimeoutMs?: number; maxBodyBytes?: number } = {}): Promise<JsonResponse> {
     let lastError: Error | undefined;
     const n = this.#urls.length;
     for (let attempt = 0; attempt < n; attempt++) {
       const index = (this.#preferred + attempt) % n;
       const base = this.#urls[index] as string;
       try {
-        const response = await this.#get(`${base}${path}`, options.allow404 ?? false, options.readTimeoutMs ?? this.#timeoutMs);
+        const limit = options.maxBodyBytes ?? Math.ceil(this.#maxBodyBytes / 16);
+        const response = await this.#get(`${base}${path}`, options.allow404 ?? false, options.readTimeoutMs ?? this.#timeoutMs, limit);
         this.#preferred = index;
         return response;
       } catch (error) {
@@ -148,7 +158,7 @@ export class MarathonClient {
     });
   }
 
-  async #get(url: string, allow404: boolean, readTimeoutMs: number): Promise<JsonResponse> {
+  async #get(url: string, allow404: boolean, readTimeoutMs: number, maxBodyBytes: number): Promise<JsonResponse> {
     let target = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let response: Dispatcher.ResponseData;
@@ -196,8 +206,12 @@ export class MarathonClient {
       }
       let text: string;
       try {
-        text = await body.text();
+        text = await readLimited(body, maxBodyBytes);
       } catch (error) {
+        if (error instanceof PacerError) {
+          this.#onError?.('json', target, error);
+          throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', `${redactUrl(target)}: ${error.message}`);
+        }
         const err = error as Error & { code?: string };
         const reason: FailureReason = /timeout/i.test(err.code ?? err.name) ? 'timeout' : 'connect';
         this.#onError?.(reason, target, err);
@@ -225,6 +239,21 @@ export class MarathonClient {
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
+}
+
+/** The body as UTF-8 text, or a PacerError once it passes `maxBytes` (the rest is not read). */
+async function readLimited(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', `body larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /**

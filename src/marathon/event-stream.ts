@@ -38,6 +38,13 @@ export interface EventStreamOptions {
  */
 const STABLE_STREAM_MS = 2_000;
 
+/**
+ * Longest event (or unterminated line) buffered before the stream is dropped and reconnected, in
+ * characters. eventsource's default is 100 MB per stream; Marathon's largest events (an
+ * `api_post_event` carrying an app definition, a `deployment_info` plan) stay far below this.
+ */
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
 export function eventsPath(): string {
   return `/v2/events?${SUBSCRIBED_EVENT_TYPES.map((t) => `event_type=${t}`).join('&')}`;
 }
@@ -110,7 +117,7 @@ export class EventStream {
     const base = urls[this.#rotation % urls.length] ?? urls[0];
     if (!base) return;
     const url = `${base}${eventsPath()}`;
-    const source = new EventSource(url, { fetch: this.#fetch });
+    const source = new EventSource(url, { fetch: this.#fetch, maxBufferSize: MAX_EVENT_CHARS });
     this.#source = source;
     this.#lastByteAt = performance.now();
     source.onopen = () => {
@@ -129,7 +136,13 @@ export class EventStream {
     const onMessage = (event: { readonly type: string; readonly data: string }) => {
       if (this.#source !== source) return;
       this.#delivered = true;
-      this.#options.onEvent(event.type, event.data);
+      try {
+        this.#options.onEvent(event.type, event.data);
+      } catch (error) {
+        // A throw out of an EventTarget listener becomes an uncaught exception: the process would
+        // die on one bad event. Start over instead: the reconnect is followed by a full resync.
+        this.#fail(`event handler failed: ${String(error).slice(0, 200)}`);
+      }
     };
     for (const type of SUBSCRIBED_EVENT_TYPES) source.addEventListener(type, onMessage);
     source.addEventListener('message', onMessage);

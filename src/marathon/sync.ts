@@ -14,7 +14,7 @@
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { decodeInfo, sameClusterInfo } from '../model/cluster.ts';
-import { decodeAppList, decodeAppResponse } from '../model/decode.ts';
+import { AppProblemLog, decodeAppList, decodeAppResponse } from '../model/decode.ts';
 import { SUBSCRIBED_EVENT_TYPES, decodeEvent, type MarathonEvent } from '../model/events.ts';
 import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff, type TableOptions } from '../model/routing-table.ts';
 import {
@@ -56,10 +56,19 @@ export interface SyncStatus {
   readonly lastSyncError: string | undefined;
   readonly applies: number;
   readonly eventsApplied: number;
+  /**
+   * True while the table may be behind Marathon: the event stream is not connected, the resync
+   * after its last (re)connect has not succeeded yet, or the last resync failed.
+   */
+  readonly stale?: boolean;
+  /** Seconds since pacer last knew its table was current (0 while it is). */
+  readonly staleSeconds?: number;
 }
 
 const DEFAULT_COALESCE = { windowMs: 5, maxDelayMs: 50, stormMaxDelayMs: 250 };
 const RECOVERY_DELAY_MS = 1_000;
+/** How long the first full fetch waits for the event stream to open (see start()). */
+const START_GRACE_MS = 1_000;
 
 export class SyncEngine {
   readonly #o: SyncOptions;
@@ -76,6 +85,8 @@ export class SyncEngine {
   #resyncJournal: MarathonEvent[] | undefined;
   #resyncAgain: string | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
+  /** The first full fetch, until the stream opens (start()). */
+  #startTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #recoveryTimer: NodeJS.Timeout | undefined;
   /**
@@ -97,6 +108,12 @@ export class SyncEngine {
   #applies = 0;
   #eventsApplied = 0;
   #readyWaiters: (() => void)[] = [];
+  /** Staleness: bumped on every stream open; a resync started in the current epoch makes the table current. */
+  #streamEpoch = 0;
+  #syncedEpoch = -1;
+  #staleSince: number | undefined = Date.now();
+  #staleTimer: NodeJS.Timeout | undefined;
+  readonly #appProblems = new AppProblemLog();
 
   constructor(options: SyncOptions) {
     this.#o = options;
@@ -112,6 +129,9 @@ export class SyncEngine {
         this.#streamState = 'connected';
         metrics.marathonStreamConnected.set(1);
         logger.info({ marathon: url }, 'event stream connected');
+        this.#streamEpoch++;
+        clearTimeout(this.#startTimer);
+        this.#startTimer = undefined;
         this.resync('connect');
       },
       onEvent: (type, data) => this.#onEvent(type, data),
@@ -124,6 +144,7 @@ export class SyncEngine {
         metrics.marathonStreamConnected.set(0);
         metrics.marathonStreamReconnects.inc({ reason: streamCloseReason(reason) });
         logger.warn({ reason, retryInMs }, 'event stream closed; reconnecting');
+        this.#refreshStale();
       },
     });
   }
@@ -148,16 +169,38 @@ export class SyncEngine {
       lastSyncError: this.#lastSyncError,
       applies: this.#applies,
       eventsApplied: this.#eventsApplied,
+      stale: this.#staleSince !== undefined,
+      staleSeconds: this.#staleSince === undefined ? 0 : Math.max(0, (Date.now() - this.#staleSince) / 1000),
     };
+  }
+
+  /** Current = stream connected, a resync started since it opened succeeded, and no resync failed since. */
+  #refreshStale(): void {
+    const current = this.#streamState === 'connected' && this.#syncedEpoch === this.#streamEpoch && this.#lastSyncError === undefined;
+    if (current) this.#staleSince = undefined;
+    else this.#staleSince ??= Date.now();
+    this.#o.metrics.marathonStaleSeconds.set(this.#staleSince === undefined ? 0 : (Date.now() - this.#staleSince) / 1000);
   }
 
   start(): void {
     this.#stopped = false;
     this.#streamState = 'connecting';
     this.#o.metrics.marathonStreamConnected.set(0);
+    clearInterval(this.#staleTimer);
+    this.#staleTimer = setInterval(() => this.#refreshStale(), 1_000);
+    this.#staleTimer.unref();
+    this.#refreshStale();
     this.#stream.start();
-    // The first resync does not wait for the stream: a Marathon without a working stream still gets served.
-    this.resync('start');
+    // The first full fetch waits for the stream to open, briefly: sent once the stream is open, it
+    // misses no event, and it is the resync the opening asks for, so a start costs one full fetch
+    // instead of two back to back (at 10,000 apps each is a 50 MB body to parse). A Marathon whose
+    // stream does not open within START_GRACE_MS is still served: the fetch goes out anyway.
+    clearTimeout(this.#startTimer);
+    this.#startTimer = setTimeout(() => {
+      this.#startTimer = undefined;
+      this.resync('start');
+    }, START_GRACE_MS);
+    this.#startTimer.unref();
   }
 
   /**
@@ -186,6 +229,8 @@ export class SyncEngine {
     clearTimeout(this.#resyncTimer);
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#recoveryTimer);
+    clearTimeout(this.#startTimer);
+    clearInterval(this.#staleTimer);
     await this.#stream.stop();
   }
 
@@ -251,27 +296,31 @@ export class SyncEngine {
     this.#recoveryTimer.unref();
   }
 
-  /** Build and hand out the table; `changedApps` narrows the build to the apps an event batch touched. */
-  #publish(startedAt: number, changedApps?: ReadonlySet<string>): void {
+  /**
+   * Build and hand out the table; `changedApps` narrows the build to the apps an event batch
+   * touched. Returns the time the consumers took (ms).
+   */
+  #publish(startedAt: number, changedApps?: ReadonlySet<string>): number {
     const { metrics, onTable, builder } = this.#o;
     let built;
     try {
       built = builder.build(this.#snapshot, Date.now(), changedApps);
     } catch (error) {
       this.#applyFailed(error);
-      return;
+      return 0;
     }
     const { table, diff } = built;
     this.#applies++;
     metrics.routingApplies.inc();
     metrics.routingApplyDuration.observe((performance.now() - startedAt) / 1000);
-    if (isEmptyDiff(diff)) return;
+    if (isEmptyDiff(diff)) return 0;
     metrics.routingVersion.set(table.version);
     metrics.routingApps.set(table.counts.apps);
     metrics.routingTasks.set(table.counts.tasks);
     metrics.routingServices.set(table.services.length);
     metrics.routingRoutableBackends.set(table.counts.routableBackends);
     this.#reportProblems(table);
+    const consumersAt = performance.now();
     try {
       onTable(table, diff);
     } catch (error) {
@@ -279,6 +328,7 @@ export class SyncEngine {
       this.#o.metrics.routingApplyErrors.inc();
       this.#o.logger.error({ err: error, version: table.version }, 'a consumer failed to apply the routing table');
     }
+    return performance.now() - consumersAt;
   }
 
   #reportedProblems = new Map<string, string>();
@@ -309,6 +359,8 @@ export class SyncEngine {
   /** Fetch every app with its tasks and replace the snapshot. Concurrent requests collapse into one follow-up. */
   resync(trigger: string): void {
     if (this.#stopped) return;
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
     if (this.#resyncJournal) {
       this.#resyncAgain = trigger;
       return;
@@ -322,20 +374,25 @@ export class SyncEngine {
     clearTimeout(this.#retryTimer);
     this.#resyncJournal = [];
     const started = performance.now();
+    const epoch = this.#streamEpoch;
     try {
       const json = await client.fetchApps();
+      const fetched = performance.now();
       const decoded = decodeAppList(json);
       if (!decoded.ok) throw new Error(`GET /v2/apps: ${decoded.error}`);
       for (const problem of decoded.value.problems) logger.warn({ problem }, 'app skipped');
+      for (const p of this.#appProblems.fresh(decoded.value.apps, true)) logger.warn({ app: p.appId, problems: p.problems }, 'app definition problems');
       if (this.#stopped) return;
       const journal = this.#resyncJournal;
       this.#missingApps.clear();
+      const decodedAt = performance.now();
       let snapshot = mergeFullFetch(this.#snapshot, decoded.value.apps, this.#tombstones);
       const replay = applyEvents(snapshot, journal, this.#tombstones);
       snapshot = replay.snapshot;
       this.#snapshot = snapshot;
       this.#resyncJournal = undefined;
-      this.#publish(started);
+      const merged = performance.now();
+      const consumersMs = this.#publish(started);
       const seconds = (performance.now() - started) / 1000;
       metrics.marathonResyncs.inc({ trigger, result: 'ok' });
       metrics.marathonResyncDuration.observe(seconds);
@@ -343,8 +400,24 @@ export class SyncEngine {
       this.#lastSyncAt = Date.now();
       this.#lastSyncError = undefined;
       this.#resyncFailures = 0;
+      this.#syncedEpoch = epoch;
+      this.#refreshStale();
       logger.info(
-        { trigger, apps: snapshot.apps.size, tasks: countTasks(snapshot), version: this.table.version, ms: Math.round(seconds * 1000) },
+        {
+          trigger,
+          apps: snapshot.apps.size,
+          tasks: countTasks(snapshot),
+          version: this.table.version,
+          ms: Math.round(seconds * 1000),
+          // Where the time went: GET and JSON.parse, decode, merge into the snapshot, table build, consumers (proxy, DNS, …).
+          phasesMs: {
+            fetch: Math.round(fetched - started),
+            decode: Math.round(decodedAt - fetched),
+            merge: Math.round(merged - decodedAt),
+            table: Math.round(seconds * 1000 - (merged - started) - consumersMs),
+            consumers: Math.round(consumersMs),
+          },
+        },
         'resync applied',
       );
       if (!this.#ready) {
@@ -360,6 +433,7 @@ export class SyncEngine {
       metrics.marathonResyncs.inc({ trigger, result: 'error' });
       this.#lastSyncError = message;
       this.#resyncFailures++;
+      this.#refreshStale();
       const retryMs = Math.min(30_000, 500 * 2 ** Math.min(this.#resyncFailures - 1, 6));
       logger.warn({ trigger, error: message, retryInMs: retryMs }, 'resync failed; serving the last good table');
       if (!this.#stopped) {
@@ -395,6 +469,7 @@ export class SyncEngine {
         const decoded = decodeAppResponse(json);
         if (!decoded.ok) throw new Error(`GET /v2/apps${appId}: ${decoded.error}`);
         fetched = decoded.value;
+        for (const p of this.#appProblems.fresh([fetched], false)) logger.warn({ app: p.appId, problems: p.problems }, 'app definition problems');
       }
       // Apply pending events first, so that the journal replay below is the last word.
       this.#flushNow();

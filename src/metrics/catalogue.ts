@@ -67,6 +67,12 @@ export const METRICS = {
     help: 'Unix time of the last successful full resync.',
     labelNames: [],
   },
+  marathonStaleSeconds: {
+    name: 'pacer_marathon_stale_seconds',
+    type: 'gauge',
+    help: 'Seconds since pacer last knew its routing table was current with Marathon (event stream connected and resynced since); 0 while it is. The last good table keeps serving meanwhile.',
+    labelNames: [],
+  },
   marathonAppFetches: {
     name: 'pacer_marathon_app_fetches_total',
     type: 'counter',

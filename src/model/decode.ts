@@ -444,7 +444,11 @@ function ipAddresses(v: unknown): readonly string[] {
     const entry: unknown = v[i];
     if (!isObject(entry)) continue;
     const ip = entry['ipAddress'];
-    if (typeof ip === 'string' && ip !== '') (out ??= []).push(ip);
+    // A literal for the first: pushing to an empty array reserves 17 slots, and there is one per task.
+    if (typeof ip === 'string' && ip !== '') {
+      if (out) out.push(ip);
+      else out = [ip];
+    }
   }
   return out ?? EMPTY_STRINGS;
 }
@@ -570,7 +574,40 @@ export function decodeApp(json: unknown): Result<DecodedApp> {
     problems.push(`${where}.tasks is ${show(rawTasks)}, not an array`);
   }
 
-  return ok({ app, tasks, problems });
+  return ok({ app, tasks, problems: boundedProblems(problems) });
+}
+
+/** At most this many problems are kept per app (an app with 10,000 bad task ports is one warning, not 10,000). */
+export const MAX_PROBLEMS_PER_APP = 20;
+/** Longest problem message kept (ids and values are untrusted and may be megabytes long). */
+const MAX_PROBLEM_LENGTH = 300;
+
+function clip(text: string): string {
+  return text.length > MAX_PROBLEM_LENGTH ? `${text.slice(0, MAX_PROBLEM_LENGTH)}…` : text;
+}
+
+function boundedProblems(problems: string[]): readonly string[] {
+  if (problems.length === 0) return EMPTY_STRINGS;
+  const n = Math.min(problems.length, MAX_PROBLEMS_PER_APP);
+  const out: string[] = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = clip(problems[i] as string);
+  if (problems.length > n) out.push(`… and ${problems.length - n} more problems`);
+  return out;
+}
+
+/** The id of an app-like value, for naming it in a message; undefined when it has none. */
+function idOf(json: unknown): string | undefined {
+  return isObject(json) && typeof json['id'] === 'string' ? clip(json['id']) : undefined;
+}
+
+/** `decodeApp`, with any unexpected exception (a bug) turned into a failure naming the app: one app never sinks the list. */
+function decodeAppSafely(json: unknown): Result<DecodedApp> {
+  try {
+    return decodeApp(json);
+  } catch (error) {
+    const id = idOf(json);
+    return fail(`${id === undefined ? 'app' : `app ${id}`} could not be decoded: ${clip(String(error))}`);
+  }
 }
 
 /**
@@ -585,11 +622,13 @@ export function decodeAppList(
   if (!Array.isArray(list)) return fail(`app list has no "apps" array (apps is ${show(list)})`);
   const apps: DecodedApp[] = [];
   const problems: string[] = [];
+  let skipped = 0;
   for (let i = 0; i < list.length; i++) {
-    const r = decodeApp(list[i]);
+    const r = decodeAppSafely(list[i]);
     if (r.ok) apps.push(r.value);
-    else problems.push(`apps[${i}] skipped: ${r.error}`);
+    else if (++skipped <= MAX_PROBLEMS_PER_APP) problems.push(`apps[${i}] skipped: ${r.error}`);
   }
+  if (skipped > MAX_PROBLEMS_PER_APP) problems.push(`… and ${skipped - MAX_PROBLEMS_PER_APP} more apps skipped`);
   return ok({ apps, problems });
 }
 
@@ -597,5 +636,46 @@ export function decodeAppList(
 export function decodeAppResponse(json: unknown): Result<DecodedApp> {
   if (!isObject(json)) return fail(`app response is ${show(json)}, not an object`);
   if (!('app' in json) || json['app'] === undefined || json['app'] === null) return fail('app response has no "app"');
-  return decodeApp(json['app']);
+  return decodeAppSafely(json['app']);
+}
+
+/** FNV-1a over the problem strings. */
+function hashProblems(problems: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (const p of problems) {
+    for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 10, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Remembers the decode problems already reported for each app, so that the caller warns once per
+ * app and change, not on every resync. Holds one number per app with problems.
+ */
+export class AppProblemLog {
+  /** App id → a hash of the problems reported for it (a collision only costs one warning). */
+  readonly #reported = new Map<string, number>();
+
+  /**
+   * The apps among `apps` whose problems are new or changed since they were last reported. With
+   * `complete` (a full `/v2/apps` list), apps not in the list are forgotten.
+   */
+  fresh(apps: readonly DecodedApp[], complete: boolean): { readonly appId: string; readonly problems: readonly string[] }[] {
+    const out: { appId: string; problems: readonly string[] }[] = [];
+    const seen = complete ? new Set<string>() : undefined;
+    for (const { app, problems } of apps) {
+      seen?.add(app.id);
+      if (problems.length === 0) {
+        this.#reported.delete(app.id);
+        continue;
+      }
+      const key = hashProblems(problems);
+      if (this.#reported.get(app.id) === key) continue;
+      this.#reported.set(app.id, key);
+      out.push({ appId: clip(app.id), problems });
+    }
+    if (seen) for (const id of this.#reported.keys()) if (!seen.has(id)) this.#reported.delete(id);
+    return out;
+  }
 }

@@ -89,6 +89,18 @@ function str(o: Json, key: string): string | undefined {
 }
 
 /**
+ * A short rendering of a bad value for an error message. Never `JSON.stringify` of untrusted
+ * input: a deeply nested value overflows the stack (a throw out of the decoder), and a 1 MB string
+ * would become a 1 MB log line.
+ */
+function show(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
+/**
  * Decode one event. `eventType` is the SSE `event:` name; the payload's own `eventType` wins when
  * present (Marathon always writes both, equal).
  */
@@ -134,13 +146,13 @@ function decodeStatusUpdate(o: Json): Result<MarathonEvent> {
   const state = o['taskStatus'];
   if (!taskId) return fail('status_update_event: taskId missing');
   if (!appId) return fail('status_update_event: appId missing');
-  if (!isTaskState(state)) return fail(`status_update_event: unknown taskStatus ${JSON.stringify(state)}`);
+  if (!isTaskState(state)) return fail(`status_update_event: unknown taskStatus ${show(state)}`);
   const ports = o['ports'];
   const portList: number[] = [];
   if (Array.isArray(ports)) {
     for (const p of ports) {
       if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 65535) {
-        return fail(`status_update_event: bad port ${JSON.stringify(p)}`);
+        return fail(`status_update_event: bad port ${show(p)}`);
       }
       portList.push(p as number);
     }

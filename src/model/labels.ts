@@ -476,8 +476,8 @@ function applyPortLabel(
       for (const part of value.toLowerCase().split(',')) {
         const host = part.trim();
         if (host === '') continue;
-        if (VHOST.test(host)) {
-          if (!vhosts.includes(host)) vhosts.push(host);
+        if (host.length <= 253 && VHOST.test(host)) {
+          pushUnique(vhosts, host);
         } else (bad ??= []).push(host);
       }
       if (bad !== undefined) report(problems, appId, key, raw, `not a host name, ignored: ${bad.join(', ')}`);
@@ -493,7 +493,7 @@ function applyPortLabel(
         if (token === '') continue;
         if (token === '-i') ignoreCase = true;
         else if (token.charCodeAt(0) === 47 /* / */) {
-          if (!paths.includes(token)) paths.push(token);
+          pushUnique(paths, token);
         } else (bad ??= []).push(token);
       }
       if (bad !== undefined) {
@@ -543,7 +543,7 @@ function applyPortLabel(
       const certs: string[] = [];
       for (const part of value.split(',')) {
         const path = part.trim();
-        if (path !== '' && !certs.includes(path)) certs.push(path);
+        if (path !== '') pushUnique(certs, path);
       }
       if (certs.length === 0) report(problems, appId, key, raw, 'no certificate path');
       d.sslCerts = certs;
@@ -581,7 +581,7 @@ function applyPortLabel(
       for (const entry of value.split(LIST_SEPARATOR)) {
         if (entry === '') continue;
         if (isCidr(entry)) {
-          if (!allowed.includes(entry)) allowed.push(entry);
+          pushUnique(allowed, entry);
         } else (bad ??= []).push(entry);
       }
       if (allowed.length === 0) {
@@ -609,8 +609,15 @@ function applyPortLabel(
   }
 }
 
+/** Longest label value a problem repeats (a label may hold a megabyte; the problem is shown in /routes and logs). */
+const MAX_PROBLEM_VALUE = 200;
+
+function clipped(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
 function report(problems: LabelProblem[], appId: string, label: string, value: string | undefined, reason: string): void {
-  problems.push({ appId, label, value: value ?? '', reason });
+  problems.push({ appId, label: clipped(label, MAX_PROBLEM_VALUE), value: clipped(value ?? '', MAX_PROBLEM_VALUE), reason: clipped(reason, 2 * MAX_PROBLEM_VALUE) });
 }
 
 /** marathon-lb's `string_to_bool`; values outside its vocabulary are false, and reported. */
@@ -623,11 +630,34 @@ function parseBool(value: string, key: string, raw: string, problems: LabelProbl
   return false;
 }
 
+/** Index sets of long lists, for `pushUnique` (weak: they go with the list). */
+const LIST_INDEX = new WeakMap<readonly string[], Set<string>>();
+
+/**
+ * Append `item` to `list` unless it is there: a scan for the usual handful, a Set past 16 items.
+ * A label value can be a megabyte of comma-separated names; deduplicating it with `includes` was
+ * quadratic and blocked the event loop for tens of seconds on every table build.
+ */
+function pushUnique(list: string[], item: string): void {
+  if (list.length < 16) {
+    if (!list.includes(item)) list.push(item);
+    return;
+  }
+  let index = LIST_INDEX.get(list);
+  if (index === undefined) {
+    index = new Set(list);
+    LIST_INDEX.set(list, index);
+  }
+  if (index.has(item)) return;
+  index.add(item);
+  list.push(item);
+}
+
 function splitGroups(value: string): string[] {
   const groups: string[] = [];
   for (const part of value.split(',')) {
     const g = part.trim();
-    if (g !== '' && !groups.includes(g)) groups.push(g);
+    if (g !== '') pushUnique(groups, g);
   }
   return groups;
 }

@@ -208,10 +208,13 @@ class Proxy implements ProxyConsumer {
       if (s.protocols.includes('udp')) push(udpClaims, key, s);
     }
 
-    // TCP-side listeners: one per bind:port; a clash leaves the first claimant (by key) the port.
+    // TCP-side listeners: one per bind:port; a clash leaves the port to the service that has it
+    // now (a new app cannot take a live port from the app serving there), else to the first
+    // claimant by key.
     const owners = new Map<string, ServiceRuntime>();
     const mergedInto = new Map<string, ServiceRuntime>();
     for (const [key, claimants] of tcpClaims) {
+      incumbentFirst(claimants, this.#listeners.get(key)?.runtime.service.key);
       const [first, ...rest] = claimants;
       if (!first) continue;
       const winner = this.#runtimes.get(first.key)!;
@@ -337,6 +340,7 @@ class Proxy implements ProxyConsumer {
 
   #applyUdp(claims: Map<string, Service[]>, problems: ListenerProblem[]): void {
     for (const [key, claimants] of claims) {
+      incumbentFirst(claimants, this.#udp.get(key)?.service.key);
       const [first, ...rest] = claimants;
       if (!first) continue;
       if (rest.length > 0) problems.push({ kind: 'clash', listener: `udp ${key}`, services: claimants.map((c) => c.key), reason: `claimed by ${claimants.length} services; ${first.key} has it` });
@@ -432,6 +436,12 @@ class Proxy implements ProxyConsumer {
     this.#udp.clear();
     this.#runtimes.clear();
   }
+}
+
+/** Move the claimant whose key is `incumbent` (the service on the port now) to the front. */
+function incumbentFirst(claimants: Service[], incumbent: string | undefined): void {
+  const i = incumbent === undefined ? -1 : claimants.findIndex((c) => c.key === incumbent);
+  if (i > 0) claimants.unshift(...claimants.splice(i, 1));
 }
 
 function listenerKey(bind: string, port: number): string {

@@ -3,6 +3,7 @@
  * the standard pacer arguments (loopback only, vhost listeners on free ports).
  */
 import dgram from 'node:dgram';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 
@@ -82,4 +83,18 @@ export function udpExchange(port: number, payload: string, timeoutMs = 2_000): P
 
 export function pacerArgs(marathon: string, httpPort: number, httpsPort = 0, extra: readonly string[] = []): string[] {
   return ['--marathon', marathon, '--bind', '127.0.0.1', '--http-port', String(httpPort), '--https-port', String(httpsPort), '--group', 'external', '--dns-port', '0', ...extra];
+}
+
+/** One GET / through a service port on a new connection (no keep-alive), with a deadline. */
+export function getOnce(port: number, timeoutMs = 3_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
