@@ -2,9 +2,9 @@
  * Keeps the snapshot, and so the routing table, in step with Marathon:
  *
  * - a full resync after every (re)connect of the event stream and every `resyncIntervalMs`;
- * - events applied incrementally, coalesced: the first event of a burst opens a short window
- *   (`windowMs`), each further event extends it, but never past `maxDelayMs` after the first, so
- *   an event storm costs a handful of applies and a lone event is applied within milliseconds;
+ * - events applied incrementally, coalesced (coalescer.ts): a lone event at once, a burst in a
+ *   short window (`windowMs`) that each further event extends, but never past `maxDelayMs` after
+ *   the first, so an event storm costs a handful of applies;
  * - events that only say "this app changed" fetch that one app, never all of them;
  * - events that arrive while a fetch is in flight are applied again on top of the fetched state,
  *   so a fetch that started before a task died cannot bring it back (see model/snapshot.ts).

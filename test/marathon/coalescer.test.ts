@@ -15,14 +15,43 @@ describe('Coalescer', () => {
     return { c, flushes };
   }
 
-  it('flushes a lone event after the window', () => {
+  it('flushes a lone event on the next turn of the event loop, with the signals of the same turn', () => {
     const { c, flushes } = make();
     const t0 = Date.now();
     c.signal();
-    vi.advanceTimersByTime(4);
+    c.signal();
+    c.signal();
     expect(flushes).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(flushes).toEqual([t0]);
+    // Another lone event, 25 ms later (quiet for 5 windows): at once again.
+    vi.advanceTimersByTime(25);
+    c.signal();
+    vi.advanceTimersByTime(0);
+    expect(flushes).toEqual([t0, t0 + 25]);
+    // One 10 ms after that flush (quiet, but within 4 windows of it): through a window, so that
+    // a storm arriving in chunks is not flushed twice per chunk.
+    vi.advanceTimersByTime(10);
+    c.signal();
+    vi.advanceTimersByTime(4);
+    expect(flushes).toEqual([t0, t0 + 25]);
     vi.advanceTimersByTime(1);
-    expect(flushes).toEqual([t0 + 5]);
+    expect(flushes).toEqual([t0, t0 + 25, t0 + 40]);
+  });
+
+  it('coalesces the events that follow an immediate flush within the window', () => {
+    const { c, flushes } = make();
+    const t0 = Date.now();
+    c.signal();
+    vi.advanceTimersByTime(1);
+    expect(flushes).toEqual([t0]);
+    c.signal(); // 1 ms after the last signal: a burst
+    vi.advanceTimersByTime(2);
+    c.signal();
+    vi.advanceTimersByTime(4);
+    expect(flushes).toEqual([t0]);
+    vi.advanceTimersByTime(1);
+    expect(flushes).toEqual([t0, t0 + 8]);
   });
 
   it('extends the window while events keep coming, up to the maximum delay', () => {
@@ -32,8 +61,10 @@ describe('Coalescer', () => {
       c.signal();
       vi.advanceTimersByTime(1);
     }
-    // one event every ms: cut off at 50 ms, then the storm doubles the limit to 100 ms
-    expect(flushes[0]).toBe(t0 + 50);
+    // one event every ms: the first at once, the burst after it cut off at 50 ms, then the storm
+    // doubles the limit to 100 ms
+    expect(flushes[0]).toBe(t0);
+    expect(flushes[1]).toBe(t0 + 51);
     expect(c.maxDelayMs).toBe(100);
   });
 
