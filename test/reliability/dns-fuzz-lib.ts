@@ -8,6 +8,29 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { freePort, query } from '../helpers/dns.ts';
 
+/** How many tasks each of the two apps below runs. */
+export const TASKS = 50;
+
+/** Host networking: every task on the emulator's one agent (127.0.0.1), two ports each. */
+export const WEB = {
+  id: '/prod/web',
+  instances: TASKS,
+  cmd: 'serve',
+  portDefinitions: [
+    { port: 0, name: 'http', protocol: 'tcp' },
+    { port: 0, name: 'gossip', protocol: 'udp,tcp' },
+  ],
+};
+
+/** IP-per-task: every task its own address (127.0.x.y): 50 A records for one name. */
+export const IPT = {
+  id: '/prod/ipt',
+  instances: TASKS,
+  cmd: 'serve',
+  networks: [{ mode: 'container', name: 'dcos' }],
+  container: { type: 'DOCKER', docker: { image: 'ipt' }, portMappings: [{ containerPort: 8080, name: 'http', protocol: 'tcp' }] },
+};
+
 export const TYPE_A = 1;
 export const TYPE_NS = 2;
 export const TYPE_SOA = 6;

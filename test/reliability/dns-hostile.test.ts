@@ -36,6 +36,9 @@ import {
   TYPE_SOA,
   TYPE_SRV,
   TYPE_TXT,
+  IPT,
+  TASKS,
+  WEB,
 } from './dns-fuzz-lib.ts';
 
 const FORMERR = 1;
@@ -46,26 +49,7 @@ const BAD_ID = 0xbad0;
 /** RFC 1035's UDP size without EDNS, and the most pacer honours with it (DNS Flag Day 2020). */
 const UDP_PLAIN = 512;
 const UDP_EDNS_MAX = 1232;
-const TASKS = 50;
 
-// Host networking: every task on the emulator's one agent (127.0.0.1), two ports each.
-const WEB = {
-  id: '/prod/web',
-  instances: TASKS,
-  cmd: 'serve',
-  portDefinitions: [
-    { port: 0, name: 'http', protocol: 'tcp' },
-    { port: 0, name: 'gossip', protocol: 'udp,tcp' },
-  ],
-};
-// IP-per-task: every task its own address (127.0.x.y): 50 A records for one name.
-const IPT = {
-  id: '/prod/ipt',
-  instances: TASKS,
-  cmd: 'serve',
-  networks: [{ mode: 'container', name: 'dcos' }],
-  container: { type: 'DOCKER', docker: { image: 'ipt' }, portMappings: [{ containerPort: 8080, name: 'http', protocol: 'tcp' }] },
-};
 
 let emulator: EmulatorProc;
 let pacer: PacerProc;

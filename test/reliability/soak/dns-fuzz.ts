@@ -33,6 +33,9 @@ import {
   TYPE_SOA,
   TYPE_SRV,
   type HostileUpstream,
+  IPT,
+  TASKS,
+  WEB,
 } from '../dns-fuzz-lib.ts';
 
 const { values: args } = parseArgs({
@@ -52,25 +55,8 @@ const WINDOW = 2;
 const TCP_EVERY = 100; // batches: one TCP fuzz connection (16 messages) every 100 batches of 64 ≈ 0.25 %, plus valid TCP checks
 const TCP_FRAMES = 16;
 const UDP_EDNS_MAX = 1232;
-const TASKS = 50;
 const MAX_RSS_GROWTH_MB = 300;
 
-const WEB = {
-  id: '/prod/web',
-  instances: TASKS,
-  cmd: 'serve',
-  portDefinitions: [
-    { port: 0, name: 'http', protocol: 'tcp' },
-    { port: 0, name: 'gossip', protocol: 'udp,tcp' },
-  ],
-};
-const IPT = {
-  id: '/prod/ipt',
-  instances: TASKS,
-  cmd: 'serve',
-  networks: [{ mode: 'container', name: 'dcos' }],
-  container: { type: 'DOCKER', docker: { image: 'ipt' }, portMappings: [{ containerPort: 8080, name: 'http', protocol: 'tcp' }] },
-};
 
 const failures: string[] = [];
 function fail(message: string): void {
