@@ -54,23 +54,24 @@ export class ServiceListener {
   tlsUnavailable = false;
   readonly #server: Server;
   #http: HttpServer | undefined;
-  readonly #sockets = new Set<Socket>();
+  // What a port without connections does not need is made on first use: a pacer serving 10,000
+  // service ports keeps 10,000 of these.
+  #sockets: Set<Socket> | undefined;
   readonly #tcp: TcpTimeouts;
   readonly #limits: HttpServerLimits;
-  readonly #httpCtx: { http: HttpListenerContext; https: HttpListenerContext };
+  readonly #httpsPort: number;
+  #httpCtx: { http: HttpListenerContext; https: HttpListenerContext } | undefined;
   readonly #budget: ConnectionBudget;
-  readonly #name: string;
+  #name: string | undefined;
 
   constructor(bind: string, port: number, runtime: ServiceRuntime, tcp: TcpTimeouts, limits: HttpServerLimits, httpsPort: number, budget: ConnectionBudget) {
     this.bind = bind;
     this.port = port;
     this.runtime = runtime;
     this.#budget = budget;
-    this.#name = `tcp ${bind.includes(':') ? `[${bind}]` : bind}:${port}`;
     this.#tcp = tcp;
     this.#limits = limits;
-    const base = { port: String(port), httpsPort, maxAttempts: tcp.maxAttempts, connectTimeoutMs: tcp.connectTimeoutMs, idleTimeoutMs: tcp.idleTimeoutMs };
-    this.#httpCtx = { http: { ...base, proto: 'http' }, https: { ...base, proto: 'https' } };
+    this.#httpsPort = httpsPort;
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.#onConnection(socket));
   }
 
@@ -82,7 +83,7 @@ export class ServiceListener {
   }
 
   get connections(): number {
-    return this.#sockets.size;
+    return this.#sockets?.size ?? 0;
   }
 
   /** Stop accepting; let connections finish for at most `drainMs`, then cut them. */
@@ -91,11 +92,11 @@ export class ServiceListener {
     if (markClosing) this.runtime.closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const deadline = Date.now() + drainMs;
-    while (this.#sockets.size > 0 && Date.now() < deadline) {
+    while (this.connections > 0 && Date.now() < deadline) {
       this.#http?.closeIdleConnections();
       await new Promise((r) => setTimeout(r, 50));
     }
-    for (const s of this.#sockets) s.destroy();
+    for (const s of this.#sockets ?? []) s.destroy();
     // The unbound http server's connection-check interval (armed by its 'listening') goes too.
     this.#http?.close(() => undefined);
     this.#http = undefined;
@@ -104,9 +105,11 @@ export class ServiceListener {
 
   #onConnection(socket: Socket): void {
     const plainHttp = this.runtime.mode === 'http' && this.secureContext === undefined && !this.tlsUnavailable;
-    if (!this.#budget.admit(socket, this.#name, this.#sockets.size, plainHttp)) return;
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    const sockets = (this.#sockets ??= new Set());
+    this.#name ??= `tcp ${this.bind.includes(':') ? `[${this.bind}]` : this.bind}:${this.port}`;
+    if (!this.#budget.admit(socket, this.#name, sockets.size, plainHttp)) return;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     if (this.tlsUnavailable) {
       socket.destroy();
       return;
@@ -147,11 +150,14 @@ export class ServiceListener {
 
   #createHttp(): HttpServer {
     const resolve = () => this.runtime;
+    const base = { port: String(this.port), httpsPort: this.#httpsPort, maxAttempts: this.#tcp.maxAttempts, connectTimeoutMs: this.#tcp.connectTimeoutMs, idleTimeoutMs: this.#tcp.idleTimeoutMs };
+    this.#httpCtx ??= { http: { ...base, proto: 'http' }, https: { ...base, proto: 'https' } };
+    const ctx = this.#httpCtx;
     const server = createHttpServer(httpServerOptions(this.#limits), (req, res) => {
-      handleRequest(req, res, resolve, (req.socket as TLSSocket).encrypted ? this.#httpCtx.https : this.#httpCtx.http);
+      handleRequest(req, res, resolve, (req.socket as TLSSocket).encrypted ? ctx.https : ctx.http);
     });
     server.on('upgrade', (req, socket, head) => {
-      handleUpgrade(req, socket, head, resolve, (req.socket as TLSSocket).encrypted ? this.#httpCtx.https : this.#httpCtx.http);
+      handleUpgrade(req, socket, head, resolve, (req.socket as TLSSocket).encrypted ? ctx.https : ctx.http);
     });
     // Node arms its header/request timeouts when a server starts listening; this one never does.
     server.emit('listening');

@@ -64,8 +64,12 @@ export class ServiceRuntime {
     return this.service.mode;
   }
 
-  /** Take a new version of the service (and of services merged with it). */
+  /**
+   * Take a new version of the service (and of services merged with it). Nothing to do when they
+   * are the objects it has (the table builder keeps the objects of services that did not change).
+   */
   update(service: Service, merged: readonly Service[] = []): void {
+    if (service === this.service && sameServices(merged, this.merged)) return;
     const specChanged = service.spec !== this.service.spec;
     this.service = service;
     this.merged = merged;
@@ -95,6 +99,12 @@ export class ServiceRuntime {
     this.#logger.warn({ service: service.key, balance: service.spec.balance }, 'HAPROXY_{n}_BALANCE not implemented by pacer: using roundrobin');
     return 'roundrobin';
   }
+}
+
+function sameServices(a: readonly Service[], b: readonly Service[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function mergeBackends(service: Service, merged: readonly Service[]): Backend[] {

@@ -21,7 +21,7 @@ import type { Logger } from '../log.ts';
 import type { Backend } from '../model/routing-table.ts';
 import type { Balancer, PickContext, Upstream } from './balancer.ts';
 import { UpstreamPool } from './http/client.ts';
-import type { BackendMetrics, ServiceMetrics } from './metrics.ts';
+import type { BackendCounters, ServiceMetrics } from './metrics.ts';
 
 export interface UpstreamTimeouts {
   readonly connectTimeoutMs: number;
@@ -32,72 +32,178 @@ export interface UpstreamTimeouts {
   readonly ejectMaxMs: number;
 }
 
-export class UpstreamState implements Upstream {
-  readonly key: string;
+/**
+ * What few upstreams need, made on first need: failure counts, timers, connections, cached names.
+ * A table of 100,000 backends keeps 100,000 `UpstreamState`s; most never see a failure or a
+ * connection, and each field kept here instead costs them nothing.
+ */
+class UpstreamExtra {
+  failures = 0;
+  ejections = 0;
+  connectErrors = 0;
+  ejectionsTotal = 0;
+  drainTimer: NodeJS.Timeout | undefined;
+  ejectTimer: NodeJS.Timeout | undefined;
+  key: string | undefined;
+  name: string | undefined;
+  cookie: string | undefined;
+  sockets: Set<Socket> | undefined;
+  pool: UpstreamPool | undefined;
+  /** Pools closed by `closeIdle()` whose busy connections still finish: `destroy()` cuts them. */
+  closing: Set<UpstreamPool> | undefined;
+}
+
+export class UpstreamState implements Upstream, BackendCounters {
+  readonly taskId: string;
+  /** Its key in the set: the task id, or `key` once a newer endpoint of the task took the id. */
+  slot: string;
   readonly address: string;
   readonly port: number;
-  /** `address:port`, the metric label and log name. */
-  readonly name: string;
-  /** Value of the sticky cookie that names this backend (stable across pacer instances). */
-  readonly cookie: string;
   active = 0;
   /** In the table and routable. */
   routable = false;
   /** Draining or gone from the table: forgotten once idle, cut after the drain timeout. */
   retired = false;
-  failures = 0;
-  ejections = 0;
   ejected = false;
-  /** Downstream-upstream socket pairs in flight (TCP mode), for the drain timeout. */
-  readonly sockets = new Set<Socket>();
-  readonly metrics: BackendMetrics;
-  #pool: UpstreamPool | undefined;
-  /** Pools closed by `closeIdle()` whose busy connections still finish: `destroy()` cuts them. */
-  readonly #closing = new Set<UpstreamPool>();
-  #timeouts: UpstreamTimeouts;
-  drainTimer: NodeJS.Timeout | undefined;
-  ejectTimer: NodeJS.Timeout | undefined;
+  /** The `UpstreamSet.update` that last saw it in the table. */
+  seen = 0;
+  readonly #timeouts: UpstreamTimeouts;
+  #x: UpstreamExtra | undefined;
 
-  constructor(key: string, address: string, port: number, metrics: BackendMetrics, timeouts: UpstreamTimeouts) {
-    this.key = key;
+  constructor(taskId: string, address: string, port: number, timeouts: UpstreamTimeouts) {
+    this.taskId = taskId;
+    this.slot = taskId;
     this.address = address;
     this.port = port;
-    this.name = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-    this.cookie = cookieValue(this.name);
-    this.metrics = metrics;
     this.#timeouts = timeouts;
+  }
+
+  get #extra(): UpstreamExtra {
+    return (this.#x ??= new UpstreamExtra());
+  }
+
+  /** Stable identity across table versions: `<taskId>@<address>:<port>`. */
+  get key(): string {
+    const x = this.#extra;
+    return (x.key ??= `${this.taskId}@${this.address}:${this.port}`);
+  }
+
+  /** `address:port`, the metric label and log name (kept once the upstream has traffic). */
+  get name(): string {
+    const x = this.#x;
+    if (x?.name !== undefined) return x.name;
+    const name = this.address.includes(':') ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
+    if (x) x.name = name;
+    return name;
+  }
+
+  /** Value of the sticky cookie that names this backend (stable across pacer instances). */
+  get cookie(): string {
+    const x = this.#extra;
+    return (x.cookie ??= cookieValue(this.name));
+  }
+
+  /** Takes new traffic: routable, not retired, not ejected (`pacer_backend_up`). */
+  get up(): boolean {
+    return this.routable && !this.retired && !this.ejected;
+  }
+
+  /** Failures in a row (failed connects, broken exchanges). */
+  get failures(): number {
+    return this.#x?.failures ?? 0;
+  }
+
+  set failures(value: number) {
+    if (value !== 0 || this.#x) this.#extra.failures = value;
+  }
+
+  /** Ejections in a row (the backoff doubles with each). */
+  get ejections(): number {
+    return this.#x?.ejections ?? 0;
+  }
+
+  set ejections(value: number) {
+    if (value !== 0 || this.#x) this.#extra.ejections = value;
+  }
+
+  /** `pacer_backend_connect_errors_total` and `pacer_backend_ejections_total` (read when scraped). */
+  get connectErrors(): number {
+    return this.#x?.connectErrors ?? 0;
+  }
+
+  set connectErrors(value: number) {
+    this.#extra.connectErrors = value;
+  }
+
+  get ejectionsTotal(): number {
+    return this.#x?.ejectionsTotal ?? 0;
+  }
+
+  set ejectionsTotal(value: number) {
+    this.#extra.ejectionsTotal = value;
+  }
+
+  get drainTimer(): NodeJS.Timeout | undefined {
+    return this.#x?.drainTimer;
+  }
+
+  set drainTimer(timer: NodeJS.Timeout | undefined) {
+    if (timer !== undefined || this.#x) this.#extra.drainTimer = timer;
+  }
+
+  get ejectTimer(): NodeJS.Timeout | undefined {
+    return this.#x?.ejectTimer;
+  }
+
+  set ejectTimer(timer: NodeJS.Timeout | undefined) {
+    if (timer !== undefined || this.#x) this.#extra.ejectTimer = timer;
+  }
+
+  /** Downstream-upstream socket pairs in flight (TCP mode), for the drain timeout. */
+  get sockets(): Set<Socket> {
+    const x = this.#extra;
+    return (x.sockets ??= new Set());
   }
 
   /** The keep-alive connection pool to this backend (HTTP mode), created on first use. */
   get pool(): UpstreamPool {
-    this.#pool ??= new UpstreamPool(this.address, this.port, {
+    const x = this.#extra;
+    x.pool ??= new UpstreamPool(this.address, this.port, {
       connectTimeoutMs: this.#timeouts.connectTimeoutMs,
       idleTimeoutMs: this.#timeouts.idleTimeoutMs,
       keepAliveMs: 4_000,
     });
-    return this.#pool;
+    return x.pool;
   }
 
   /** Cut everything in flight and release the pool. */
   destroy(): void {
+    const x = this.#x;
+    if (!x) return;
     const cut = new Error('drain timeout');
-    for (const s of this.sockets) s.destroy(cut);
-    this.sockets.clear();
-    const pool = this.#pool;
-    this.#pool = undefined;
+    if (x.sockets) {
+      for (const s of x.sockets) s.destroy(cut);
+      x.sockets.clear();
+    }
+    const pool = x.pool;
+    x.pool = undefined;
     pool?.destroy();
-    for (const p of this.#closing) p.destroy();
-    this.#closing.clear();
+    if (x.closing) {
+      for (const p of x.closing) p.destroy();
+      x.closing = undefined;
+    }
   }
 
   /** Let in-flight requests finish, then release the pool. */
   closeIdle(): void {
-    for (const p of this.#closing) if (p.size === 0) this.#closing.delete(p);
-    const pool = this.#pool;
-    this.#pool = undefined;
+    const x = this.#x;
+    if (!x) return;
+    if (x.closing) for (const p of x.closing) if (p.size === 0) x.closing.delete(p);
+    const pool = x.pool;
+    x.pool = undefined;
     if (!pool) return;
     pool.close();
-    if (pool.size > 0) this.#closing.add(pool);
+    if (pool.size > 0) (x.closing ??= new Set()).add(pool);
   }
 }
 
@@ -112,24 +218,31 @@ function backendKey(b: Backend): string {
   return `${b.taskId}@${b.address}:${b.port}`;
 }
 
+/**
+ * The upstreams of one service, by task id (a task has one endpoint per port; the model's task id
+ * strings are shared, and their hashes cached, so 100,000 backends cost no key strings). An upstream
+ * is a task's endpoint: when a task's endpoint changes, the old one drains as another upstream
+ * (moved to its full `key`) and the new one takes the task id.
+ */
 export class UpstreamSet {
   readonly #all = new Map<string, UpstreamState>();
   readonly #timeouts: UpstreamTimeouts;
-  readonly #metrics: ServiceMetrics;
   readonly #logger: Logger;
   readonly #service: string;
   /** Takes new traffic: routable, not retired, not ejected. */
   #picks: UpstreamState[] = [];
   /** Routable but ejected: the panic-mode fallback. */
   #ejected: UpstreamState[] = [];
-  #byCookie = new Map<string, UpstreamState>();
+  /** Sticky cookie → upstream, made on the first lookup after the pick lists changed. */
+  #byCookie: Map<string, UpstreamState> | undefined;
+  #generation = 0;
   #closed = false;
 
   constructor(service: string, metrics: ServiceMetrics, timeouts: UpstreamTimeouts, logger: Logger) {
     this.#service = service;
-    this.#metrics = metrics;
     this.#timeouts = timeouts;
     this.#logger = logger;
+    metrics.serveBackends(() => this.#all.values());
   }
 
   /** Backends that take new traffic now. */
@@ -145,24 +258,41 @@ export class UpstreamSet {
     return this.#all.values();
   }
 
-  /** Take the backends of a new table version. */
+  /** Take the backends of a new table version. The pick lists are rebuilt only if they change. */
   update(backends: readonly Backend[]): void {
-    const seen = new Set<string>();
+    const generation = ++this.#generation;
+    let changed = false;
     for (const b of backends) {
-      const key = backendKey(b);
-      seen.add(key);
-      let u = this.#all.get(key);
-      if (!u) {
-        const name = b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
-        u = new UpstreamState(key, b.address, b.port, this.#metrics.backend(name), this.#timeouts);
-        this.#all.set(key, u);
+      let u = this.#all.get(b.taskId);
+      if (u && (u.address !== b.address || u.port !== b.port)) {
+        // The task's endpoint changed: the old endpoint is another upstream, which drains (not
+        // seen below); an earlier endpoint still draining comes back.
+        this.#all.delete(u.slot);
+        u.slot = u.key;
+        this.#all.set(u.slot, u);
+        u = this.#all.get(backendKey(b));
+        if (u) {
+          this.#all.delete(u.slot);
+          u.slot = u.taskId;
+          this.#all.set(u.slot, u);
+        }
       }
-      u.routable = b.routable && !b.draining;
-      if (b.draining) this.#retire(u);
-      else this.#unretire(u);
+      if (!u) {
+        u = new UpstreamState(b.taskId, b.address, b.port, this.#timeouts);
+        this.#all.set(b.taskId, u);
+        changed = true;
+      }
+      u.seen = generation;
+      const routable = b.routable && !b.draining;
+      if (u.routable !== routable) {
+        u.routable = routable;
+        changed = true;
+      }
+      if (b.draining) changed = this.#retire(u) || changed;
+      else changed = this.#unretire(u) || changed;
     }
-    for (const [key, u] of this.#all) if (!seen.has(key)) this.#retire(u);
-    this.#rebuild();
+    for (const u of this.#all.values()) if (u.seen !== generation) changed = this.#retire(u) || changed;
+    if (changed) this.#rebuild();
   }
 
   /** Pick a backend for new traffic. */
@@ -174,6 +304,11 @@ export class UpstreamSet {
 
   /** The backend a sticky cookie names, if it still takes traffic. */
   byCookie(value: string): UpstreamState | undefined {
+    if (!this.#byCookie) {
+      const byCookie = new Map<string, UpstreamState>();
+      for (const u of this.#picks) byCookie.set(u.cookie, u);
+      this.#byCookie = byCookie;
+    }
     return this.#byCookie.get(value);
   }
 
@@ -188,7 +323,7 @@ export class UpstreamSet {
 
   /** A connect to `u` was refused, failed or timed out. */
   connectFailed(u: UpstreamState, reason: string): void {
-    u.metrics.connectErrors.inc();
+    u.connectErrors++;
     this.#failed(u, reason);
   }
 
@@ -203,7 +338,7 @@ export class UpstreamSet {
     const backoff = Math.min(this.#timeouts.ejectBaseMs * 2 ** u.ejections, this.#timeouts.ejectMaxMs);
     u.ejected = true;
     u.ejections++;
-    u.metrics.ejections.inc();
+    u.ejectionsTotal++;
     this.#logger.warn({ service: this.#service, backend: u.name, failures: u.failures, reason, backoffMs: backoff }, 'backend ejected after failures in a row');
     u.ejectTimer = setTimeout(() => {
       u.ejectTimer = undefined;
@@ -234,13 +369,14 @@ export class UpstreamSet {
     }
   }
 
-  #retire(u: UpstreamState, graceMs = this.#timeouts.drainTimeoutMs): void {
+  /** Returns whether `u` was taking part (and now no longer is). */
+  #retire(u: UpstreamState, graceMs = this.#timeouts.drainTimeoutMs): boolean {
     u.routable = false;
-    if (u.retired) return;
+    if (u.retired) return false;
     u.retired = true;
     if (u.active <= 0) {
       this.#forget(u);
-      return;
+      return true;
     }
     u.closeIdle();
     u.drainTimer = setTimeout(() => {
@@ -250,23 +386,26 @@ export class UpstreamSet {
       this.#forget(u);
     }, graceMs);
     u.drainTimer.unref();
+    return true;
   }
 
-  #unretire(u: UpstreamState): void {
-    if (!u.retired) return;
+  /** Returns whether `u` was retired (and now is not). */
+  #unretire(u: UpstreamState): boolean {
+    if (!u.retired) return false;
     u.retired = false;
     if (u.drainTimer) clearTimeout(u.drainTimer);
     u.drainTimer = undefined;
-    if (!this.#all.has(u.key)) this.#all.set(u.key, u);
+    if (!this.#all.has(u.slot)) this.#all.set(u.slot, u);
+    return true;
   }
 
   #forget(u: UpstreamState): void {
-    if (this.#all.get(u.key) !== u) return;
-    this.#all.delete(u.key);
+    if (this.#all.get(u.slot) !== u) return;
+    this.#all.delete(u.slot);
     if (u.drainTimer) clearTimeout(u.drainTimer);
     if (u.ejectTimer) clearTimeout(u.ejectTimer);
     u.closeIdle();
-    u.metrics.remove();
+    // Its series go with it: they are read from #all when scraped.
     // No #rebuild: only a retired upstream is forgotten, and a retired one left the pick lists at
     // the rebuild that followed its retirement (rebuilding here per upstream made removing an app
     // of 10,000 tasks quadratic: a minute of blocked event loop).
@@ -275,17 +414,13 @@ export class UpstreamSet {
   #rebuild(): void {
     const picks: UpstreamState[] = [];
     const ejected: UpstreamState[] = [];
-    const byCookie = new Map<string, UpstreamState>();
     for (const u of this.#all.values()) {
-      const live = u.routable && !u.retired;
-      if (live && !u.ejected) {
-        picks.push(u);
-        byCookie.set(u.cookie, u);
-      } else if (live) ejected.push(u);
-      if (this.#all.get(u.key) === u) u.metrics.up.set(live && !u.ejected ? 1 : 0);
+      if (!u.routable || u.retired) continue;
+      if (u.ejected) ejected.push(u);
+      else picks.push(u);
     }
     this.#picks = picks;
     this.#ejected = ejected;
-    this.#byCookie = byCookie;
+    this.#byCookie = undefined;
   }
 }
