@@ -30,7 +30,8 @@ export const NOTES = `- **Proxy** (bench/proxy.ts, the logic of bench/proxy-quic
   127.77.0.1), so the proxy opens 10,000 listeners for 100,000 backends. Figures come from pacer's
   own metrics, and the phases of the full sync from its \`resync applied\` log line. Three runs of
   each mode, interleaved: \`--dns-port 0\`, then DNS on (its first full zone build, about 920,000
-  names for these app names, is in the full sync: the DNS consumer takes the table inside it).
+  names for these app names, runs in slices after the DNS consumer takes the table, no longer inside
+  the full sync: "start to the first DNS answer" is when it is served).
 - **Churn** (bench/churn.ts, the approach of test/proxy/churn.test.ts): 4 keep-alive HTTP loops and 2
   short-TCP-connection loops through pacer while the emulator scales 1 → 5 → 1 and redeploys
   (\`--step-delay-ms 60\` stands in for Marathon's kill grace period).
@@ -76,6 +77,30 @@ export const TRIED = `From docs/proxy.md (Performance) and docs/dns.md (Performa
   720,000 names): full build 2.8 s (3.4 s of CPU) and 225 MB of heap, from 8.5-12 s and 1,159 MB
   (the former rebuild from scratch took about 20 s on every change); one-task change median 0.31 ms,
   p99 3.1 ms (from 0.44 and 10.9 ms).
+- **DNS, the first build in slices** (issue 7: it blocked the event loop for the whole build, 4-5 s in
+  a running pacer at 10,000 apps × 10 tasks: queries, the proxy, the admin server and Marathon's
+  events waited). A first build (or a new framework name's) of more than 500 tasks is done in units
+  (an app, an app of more than 128 tasks in parts, 512 names settled) run for 8 ms, then
+  \`setImmediate\`, into a new \`LiveRecords\` swapped in when complete; SERVFAIL (never NXDOMAIN)
+  and \`/v1\` 503 until then, or the previous zone; tables that arrive meanwhile wait and the latest
+  is applied incrementally after; agent names that resolve meanwhile are taken by the build. \`H\`
+  (SHA-1 per task) from the first 8 hex digits of the one-shot \`crypto.hash\` (1-2 µs a task, from
+  4-5 µs with \`createHash\` and z-base-32 of the whole digest; byte-identical). The zone's names in
+  64 Maps: one Map growing past 262,144 and 524,288 names copied itself in one 30-45 ms step.
+  In-process (\`node --expose-gc test/dns/scale.ts\`, 10,000 × 10, load 1-2.5): the event loop blocked
+  at most 32-55 ms during the build (a 1 ms interval's longest gap; the longest slice 11-18 ms, the
+  rest the young-generation GC between slices), from 3.7-4.5 s; the build 3.0-3.9 s to the complete
+  zone (3.7-4.5 s before, at once). \`npm run bench -- scale\`, DNS on, 2 runs each, the same proxy
+  code: full sync 5.3-6.6 → 1.5-1.6 s, start to \`/ready\` 6.4-7.8 → 2.5-2.6 s, start to the first
+  DNS answer 6.4-7.8 → 6.7-6.9 s (the build now takes about 5.2 s of wall time after the sync, 3.6 s
+  of it working), RSS 856 → 812-847 MB; a query every 5 ms during the start: 860-950 unanswered
+  before (the socket buffer overflowed during the block), now those asked during the build get
+  SERVFAIL within 43-49 ms after the build's first second (in that second the proxy takes the same
+  table). **Did not help**: hashing the whole name (or its first 32 characters) to pick the Map: the
+  build 25 % slower (8 characters spread over the name: about 7 %); 2,048 names settled per unit
+  (slices of 12-20 ms; 512 now). **Left**: the GC's scavenges of 20-100 ms during the build
+  (\`--max-semi-space-size=4\` brought the longest block to 14-19 ms in-process, the build as long;
+  not set: it is process-wide), and the first build's wall time (the slices share the loop).
 - **Scale, what the time and memory went to** (10,000 apps × 10 tasks; \`--cpu-prof\`, heap
   snapshots of the running pacer, and in-process phases). The \`/v2/apps\` body is 55 MB, read as
   one string and parsed once (\`client.ts\`); decoding keeps JSON.parse's strings (task ids,
@@ -119,12 +144,44 @@ export const TRIED = `From docs/proxy.md (Performance) and docs/dns.md (Performa
   values are 30 slots: raised to 64). The first names view of the lazy zone cost about 15 % of the
   in-process query rate (a closure per lookup, and the name of an absent key worked out at every
   query); a direct fast path and the absent-key cache brought it back within the noise.
-- **Not tried yet** (the rows that miss): for scale, the proxy's per-table work and per-backend
-  series (\`src/proxy\`: \`apply\` updates every service and \`UpstreamSet.#rebuild\` sets every
-  backend's gauge on every table, 150-300 ms a table at 100,000 backends, so events arriving
-  meanwhile are applied together), parsing \`/v2/apps\` per app as it streams in instead of as one
-  55 MB string, building the first zone in slices (the server would answer SERVFAIL until the
-  sliced build is complete, as it does before the first table), and interning the strings
+- **Scale, the proxy** (\`npx node --expose-gc test/proxy/scale.ts\`: the proxy consumer
+  in-process with 10,000 apps × 10 tasks, a listener each). It rebuilt every service on every table
+  (\`apply\` updated every runtime, \`UpstreamSet\` rebuilt its pick lists and set every backend's
+  \`pacer_backend_up\`), and kept per backend an \`UpstreamState\` with two Sets, a
+  \`taskId@address:port\` key and prom-client children (a \`labels()\` object of bound functions per
+  metric, a hashed series for the gauge). Now \`apply\` takes the table's diff when it follows the
+  version applied last and reconciles only the \`bind:port\`s the changed services claim (without
+  such a diff, as in a worker, it reconciles the whole table); a runtime whose \`Service\` is the
+  object it has is not touched (the table builder keeps unchanged ones); pick lists are rebuilt
+  only when one changes; the vhost routes only when an http service's routes or a blue/green merge
+  change. The per-backend series are written at scrape time from the upstreams' own fields
+  (\`CollectedMetric\` in src/metrics/registry.ts: same names, labels and text). Upstreams are kept
+  by task id (the model's strings; the key is made on first use), and what few need (failure counts,
+  timers, sockets, pool, cookie) is made on first need, as are a listener's socket set and HTTP
+  contexts and a service's metric children. Listener problems are listed once per batch of binds:
+  one refresh per failed bind copied and compared the whole list, 58 s of blocked event loop when
+  10,000 ports were taken already (\`--busy\`), now 0.5 s. A blue/green winner no longer drops and
+  re-adds the other colour's backends on every table (their failure counts and pools survive).
+  \`test/proxy/scale.ts --check\` plays random tables (shared ports, deployment groups, port and mode
+  changes, udp, endpoint moves) through the incremental apply and the whole-table one and compares
+  listeners, problems and \`pacer_backend_up\` after each (it also matched the former \`apply\`
+  over 1,700 tables).
+- **Scale, what the proxy change gave** (in-process, the same script on the code before and after;
+  the shared machine's noise is large): first apply 1,200 → 240-400 ms (CPU until every listener is
+  bound 1,700 → 620-880 ms), the proxy's heap 224 → 44 MB, a one-task change 302 → 0.04-0.06 ms
+  median (p99 972 → 0.5-1.5 ms), an app added 410 → 0.2 ms, removed 437 → 0.3-0.4 ms, a
+  \`/metrics\` scrape of 100,000 backends unchanged (400-550 ms, prom-client's text rendering).
+  \`npm run bench -- scale\` (3 runs, DNS off, medians): full sync 2.58 → 1.72 s (consumers 1,331 →
+  390-560 ms), one event 0.63 → 0.34 ms, RSS 905 → 659 MB (592-599 MB right after the sync).
+- **Scale, proxy, left**: the listeners were already bound without awaiting one another; what is left
+  is the kernel's socket/bind/listen per port (about 150 ms of 10,000) and a \`listener open\` log
+  line each (about 120 ms), after \`apply\` returns; a listener costs about 1.5 KB (a net.Server and
+  its TCP handle). Of the first sync's consumers, the admin change log writes 10,000 \`service
+  added\` lines (about 240 ms in a profile of the running pacer). The RSS is now the sync's peak: V8
+  keeps the heap it grew to (about 390 MB for about 200 MB live after the sync, plus about 70 MB of
+  external memory, the response's buffers), not the proxy's state.
+- **Not tried yet** (the rows that miss): for scale, parsing \`/v2/apps\` per app as it streams in
+  instead of as one 55 MB string, and interning the strings
   repeated in every task (version, agent, state); for DNS, batching replies (\`sendmmsg\` is not
   available to Node's dgram), a native UDP path or answering DNS from the proxy workers with
   SO_REUSEPORT; for the HTTP proxy, fewer syscalls per request (corking the client response with

@@ -1,14 +1,17 @@
 /**
  * Mesos-DNS's HTTP API (reference §4), from the zone pacer serves: `/v1/version`, `/v1/config`
  * (Mesos-DNS's field names, pacer's values, no secrets), `/v1/hosts/{host}`, `/v1/services/{service}`,
- * `/v1/enumerate` and `/v1/axfr`. Lookups answer 200 with Mesos-DNS's "empty" shapes when nothing matches.
+ * `/v1/enumerate` and `/v1/axfr`. Lookups answer 200 with Mesos-DNS's "empty" shapes when nothing matches,
+ * and 503 (with Retry-After) while there is no zone yet: before the first routing table, and while
+ * the first zone is built (in slices, see server.ts), where an empty shape would be a wrong "no such name".
  */
+import type { ServerResponse } from 'node:http';
 import type { AdminRoutes, AdminHandler } from '../admin/server.ts';
 import { sendJson, sendText } from '../admin/server.ts';
 import type { RecordSet } from './names.ts';
 
 export interface DnsApiSource {
-  /** The records being served (undefined before the first routing table). */
+  /** The records being served (undefined while there is no zone: before the first table, during the first build). */
   readonly records: () => RecordSet | undefined;
   readonly serial: () => number;
   readonly config: () => MesosDnsConfig;
@@ -115,22 +118,36 @@ export function axfrAnswer(records: RecordSet | undefined, config: MesosDnsConfi
   };
 }
 
+/** What the lookups answer while there is no zone: 503, as the DNS answers SERVFAIL. */
+function notBuilt(res: ServerResponse): void {
+  res.setHeader('retry-after', '1');
+  sendJson(res, 503, { error: 'the DNS zone is not built yet' });
+}
+
 /** Add the /v1 routes to an admin route table. */
 export function registerDnsApi(routes: AdminRoutes, source: DnsApiSource): void {
+  /** Answer from the records served, or 503 while there are none. */
+  const withRecords =
+    (answer: (records: RecordSet, url: URL) => unknown): AdminHandler =>
+    (_req, res, url) => {
+      const records = source.records();
+      if (records) sendJson(res, 200, answer(records, url));
+      else notBuilt(res);
+    };
   routes.add('/v1/version', (_req, res) =>
     sendJson(res, 200, { Service: 'Mesos-DNS', URL: 'https://github.com/mesosphere/mesos-dns', Version: `pacer-${source.version}` }),
   );
   routes.add('/v1/config', (_req, res) => sendJson(res, 200, source.config()));
-  const hosts: AdminHandler = (_req, res, url) => {
-    const host = param(url, '/v1/hosts/');
-    if (host.endsWith('/ports')) {
+  const lookup = withRecords((records, url) => hostsAnswer(records, param(url, '/v1/hosts/')));
+  const hosts: AdminHandler = (req, res, url) => {
+    if (param(url, '/v1/hosts/').endsWith('/ports')) {
       sendText(res, 501, 'To be implemented...');
       return;
     }
-    sendJson(res, 200, hostsAnswer(source.records(), host));
+    lookup(req, res, url);
   };
   routes.addPrefix('/v1/hosts/', hosts);
-  routes.addPrefix('/v1/services/', (_req, res, url) => sendJson(res, 200, servicesAnswer(source.records(), param(url, '/v1/services/'))));
-  routes.add('/v1/enumerate', (_req, res) => sendJson(res, 200, enumerateAnswer(source.records())));
-  routes.add('/v1/axfr', (_req, res) => sendJson(res, 200, axfrAnswer(source.records(), source.config())));
+  routes.addPrefix('/v1/services/', withRecords((records, url) => servicesAnswer(records, param(url, '/v1/services/'))));
+  routes.add('/v1/enumerate', withRecords((records) => enumerateAnswer(records)));
+  routes.add('/v1/axfr', withRecords((records) => axfrAnswer(records, source.config())));
 }

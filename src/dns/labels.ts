@@ -3,7 +3,7 @@
  * without imports from the rest of pacer, so that other modules naming things the Mesos-DNS way
  * (src/habitat/dns.ts) can use them without importing the zone builder. Re-exported by names.ts.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 function mapChar(code: number): string {
   if (code >= 65 && code <= 90) return String.fromCharCode(code + 32);
@@ -87,9 +87,15 @@ export function zbase32(bytes: Uint8Array): string {
   return out;
 }
 
-/** `H`: the first 5 characters of z-base-32(SHA-1(task id)). */
+/**
+ * `H`: the first 5 characters of z-base-32(SHA-1(task id)), i.e. the digest's first 25 bits, 5 at
+ * a time. Derived once per task (100,000 times in a first build at 10,000 apps × 10 tasks): the
+ * one-shot `crypto.hash` to hex and the first 8 hex digits are about 3x cheaper than `createHash`
+ * and z-base-32 of the whole digest.
+ */
 export function taskHash(taskId: string): string {
-  return zbase32(createHash('sha1').update(taskId, 'utf8').digest()).slice(0, 5);
+  const n = Number.parseInt(hash('sha1', taskId, 'hex').slice(0, 8), 16);
+  return ZBASE32[n >>> 27]! + ZBASE32[(n >>> 22) & 31]! + ZBASE32[(n >>> 17) & 31]! + ZBASE32[(n >>> 12) & 31]! + ZBASE32[(n >>> 7) & 31]!;
 }
 
 /** `S`: the agent id after its last `-`, lower-cased (`…-S1` → `s1`), sanitised as a label. */

@@ -19,6 +19,9 @@
  *   by id, and when one of them is added, changed or removed (or an app becomes or stops being
  *   one), the ring records are derived again from those apps alone (rings are small) and only the
  *   difference is applied. Other apps' changes never touch them.
+ * - A full build (the first table, a new framework name) can also be done in slices (`build`): the
+ *   caller runs `step` with a deadline as often as it likes, yielding to the event loop in between,
+ *   and serves the zone once `finish` has committed it. Nothing is served from the zone meanwhile.
  */
 import { detectHabitat } from '../habitat/detect.ts';
 import { sameClusterInfo } from '../model/cluster.ts';
@@ -56,6 +59,28 @@ export interface LiveUpdate {
   /** Names re-encoded. */
   readonly names: number;
 }
+
+/**
+ * A full build done in slices (`LiveRecords.build`). Until `finish`, the instance's zone is
+ * incomplete and must not be served, and `apply`/`hostsChanged` may not be called.
+ */
+export interface FullBuild {
+  /**
+   * Do some of the work, until `deadline` (a `performance.now()` time) has passed: true once every
+   * record is in the zone and every name settled. Each unit of work between two checks of the
+   * deadline is small: an app of at most TASK_CHUNK tasks, or SETTLE_CHUNK names.
+   */
+  step(deadline: number): boolean;
+  /** Agent names that resolved to other IPs meanwhile: the apps already derived with them are derived again before the build is done. */
+  hostsChanged(hosts: Iterable<string>): void;
+  /** Once `step` returned true: commit with `serial`. The zone is then complete, and the instance takes tables again. */
+  finish(serial: number): LiveUpdate;
+}
+
+/** Tasks of one app derived at once in a sliced build (a bigger app is derived and added in parts of this many). */
+export const TASK_CHUNK = 128;
+/** Names settled at once in a sliced build. */
+export const SETTLE_CHUNK = 512;
 
 /** The user of the cluster's hosts in the host-users map (app ids start with `/`). */
 const CLUSTER = '';
@@ -156,6 +181,8 @@ export class LiveRecords {
   readonly #habitat = new Map<string, AppEntry>();
   /** The ring-wide records in the zone. */
   #rings: readonly ZoneRecord[] = [];
+  /** A sliced full build is under way (see `build`). */
+  #building = false;
 
   /**
    * `lookup` gives a host's IPs from the cache (and starts resolving it); `release` is told about a
@@ -173,10 +200,20 @@ export class LiveRecords {
     return this.#zone;
   }
 
+  /** Whether `apply(table)` would build everything anew: the first table, or a new framework name (`F` is in every name). */
+  needsBuild(table: RoutingTable): boolean {
+    return frameworkLabel(table.cluster?.frameworkName ?? 'marathon') !== this.#framework;
+  }
+
   /** Take a new table: re-derive the apps that changed, and commit with `serial`. */
   apply(table: RoutingTable, serial: number): LiveUpdate {
-    const framework = frameworkLabel(table.cluster?.frameworkName ?? 'marathon');
-    if (framework !== this.#framework) return this.#rebuild(table, framework, serial);
+    this.#notBuilding();
+    if (this.needsBuild(table)) {
+      // All at once: the same steps as a sliced build, without a deadline.
+      const build = this.build(table);
+      build.step(Number.POSITIVE_INFINITY);
+      return build.finish(serial);
+    }
     if (this.#cluster && this.#cluster.cluster !== table.cluster && !sameClusterInfo(this.#cluster.cluster, table.cluster)) {
       this.#setCluster(clusterRecords(table.cluster, this.#options, this.#lookup));
     }
@@ -208,17 +245,63 @@ export class LiveRecords {
 
   /** Hosts now resolve to other IPs: re-derive the records that used them, and commit with `serial`. */
   hostsChanged(hosts: Iterable<string>, serial: number): LiveUpdate {
-    const appIds = new Set<string>();
-    for (const host of hosts) for (const user of this.#hostUsers.get(host) ?? []) appIds.add(user);
-    if (appIds.delete(CLUSTER) && this.#cluster) this.#setCluster(clusterRecords(this.#cluster.cluster, this.#options, this.#lookup));
-    const ctx = this.#context();
-    for (const appId of appIds) {
-      const entry = this.#byId.get(appId);
-      const old = entry ? this.#records.get(entry) : undefined;
-      if (!entry || !old) continue;
-      this.#records.set(entry, this.#replace(entry, old, appRecords(entry, ctx, old))!);
-    }
+    this.#notBuilding();
+    const appIds = this.#hostUsersOf(hosts);
+    for (const appId of appIds) this.#rederive(appId);
     return { rebuilt: false, apps: appIds.size, names: this.#commit(serial) };
+  }
+
+  /**
+   * Start building everything for `table` into a new zone, in slices (see FullBuild): the first
+   * table, or one with a new framework name. `apply` does the same at once. Until `finish`, the
+   * zone (a new object) is incomplete: keep serving the previous one, if any.
+   */
+  build(table: RoutingTable): FullBuild {
+    this.#notBuilding();
+    this.#building = true;
+    const framework = frameworkLabel(table.cluster?.frameworkName ?? 'marathon');
+    const users = [...this.#hostUsers.keys()];
+    this.#hostUsers.clear();
+    this.#byId.clear();
+    this.#habitat.clear();
+    this.#rings = [];
+    this.#zone = this.#newZone();
+    this.#framework = framework;
+    this.#cluster = undefined;
+    this.#apps = [];
+    this.#enumerated = undefined;
+    const changedHosts = new Set<string>();
+    const work = this.#fill(table, changedHosts);
+    let done = false;
+    return {
+      step: (deadline) => {
+        while (!done) {
+          done = work.next().value === true;
+          if (!done && performance.now() >= deadline) return false;
+        }
+        return true;
+      },
+      hostsChanged: (hosts) => {
+        if (!this.#building) return;
+        for (const host of hosts) changedHosts.add(host);
+        done = false;
+      },
+      finish: (serial) => {
+        if (!done || !this.#building) throw new Error('dns: finish before the build is done');
+        this.#building = false;
+        for (const host of users) if (!this.#hostUsers.has(host)) this.#unused.add(host);
+        return { rebuilt: true, apps: this.#apps.length, names: this.#commit(serial) };
+      },
+    };
+  }
+
+  /** The agent (and leader) host names the served records use. */
+  usesHost(host: string): boolean {
+    return this.#hostUsers.has(host);
+  }
+
+  hostNames(): IterableIterator<string> {
+    return this.#hostUsers.keys();
   }
 
   /** The records being served, for `/v1`: names read from the live zone, tasks enumerated when asked. */
@@ -246,28 +329,70 @@ export class LiveRecords {
     return { domain: this.#options.domain, framework: this.#framework ?? 'marathon', ipSources: this.#options.ipSources, lookup: this.#lookup };
   }
 
-  /** Everything into a new zone (the old one keeps serving until the new one is swapped in). */
-  #rebuild(table: RoutingTable, framework: string, serial: number): LiveUpdate {
-    const users = [...this.#hostUsers.keys()];
-    this.#hostUsers.clear();
-    this.#byId.clear();
-    this.#habitat.clear();
-    this.#rings = [];
-    this.#zone = this.#newZone();
-    this.#framework = framework;
-    this.#cluster = undefined;
+  #notBuilding(): void {
+    if (this.#building) throw new Error('dns: a full build is under way');
+  }
+
+  /**
+   * The work of a full build, in units small enough to check a deadline between them (see
+   * FullBuild.step): the cluster's records, each app (a big one in parts of TASK_CHUNK tasks), the
+   * rings, the apps that used agent names that resolved meanwhile, and the names settled
+   * SETTLE_CHUNK at a time. Yields true when done; resumed (`changedHosts` filled after that), it
+   * goes through the last two again.
+   */
+  *#fill(table: RoutingTable, changedHosts: Set<string>): Generator<boolean, never, undefined> {
     this.#setCluster(clusterRecords(table.cluster, this.#options, this.#lookup));
     const apps = diffSorted([], table.apps) ? table.apps : sortApps(table.apps);
     const ctx = this.#context();
     for (const app of apps) {
-      this.#records.set(app, this.#replace(app, undefined, appRecords(app, ctx))!);
+      if (app.tasks.length <= TASK_CHUNK) this.#records.set(app, this.#replace(app, undefined, appRecords(app, ctx))!);
+      else {
+        // A big app in parts: each part's records go into the zone as it is derived, and the
+        // parts' skeletons are joined into the app's (its tasks in order, its hosts once each).
+        const parts: AppRecords[] = [];
+        for (let i = 0; i < app.tasks.length; i += TASK_CHUNK) {
+          parts.push(this.#replace(app, undefined, appRecords({ ...app, tasks: app.tasks.slice(i, i + TASK_CHUNK) }, ctx))!);
+          yield false;
+        }
+        const hosts = new Set<string>();
+        for (const part of parts) for (const host of part.hosts) hosts.add(host);
+        this.#records.set(app, { ...parts[0]!, tasks: parts.flatMap((part) => part.tasks), hosts: [...hosts] });
+      }
       this.#byId.set(app.appId, app);
       this.#habitatChanged(undefined, app);
+      yield false;
     }
     this.#apps = apps;
     this.#setRings(table);
-    for (const host of users) if (!this.#hostUsers.has(host)) this.#unused.add(host);
-    return { rebuilt: true, apps: apps.length, names: this.#commit(serial) };
+    for (;;) {
+      // Agent names that resolved while the build went on: re-derive the apps already derived with them.
+      while (changedHosts.size > 0) {
+        const appIds = this.#hostUsersOf(changedHosts);
+        changedHosts.clear();
+        for (const appId of appIds) {
+          this.#rederive(appId);
+          yield false;
+        }
+      }
+      while (!this.#zone.settle(SETTLE_CHUNK)) yield false;
+      if (changedHosts.size === 0) yield true;
+    }
+  }
+
+  /** The app ids (the cluster's records included) whose records used any of `hosts`; the cluster's are redone here. */
+  #hostUsersOf(hosts: Iterable<string>): Set<string> {
+    const appIds = new Set<string>();
+    for (const host of hosts) for (const user of this.#hostUsers.get(host) ?? []) appIds.add(user);
+    if (appIds.delete(CLUSTER) && this.#cluster) this.#setCluster(clusterRecords(this.#cluster.cluster, this.#options, this.#lookup));
+    return appIds;
+  }
+
+  /** Derive an app's records again (its agents' IPs changed): only the tasks concerned change. */
+  #rederive(appId: string): void {
+    const entry = this.#byId.get(appId);
+    const old = entry ? this.#records.get(entry) : undefined;
+    if (!entry || !old) return;
+    this.#records.set(entry, this.#replace(entry, old, appRecords(entry, this.#context(), old))!);
   }
 
   /** Keep the Habitat apps up to date with one app's change; true when the rings may have changed. */

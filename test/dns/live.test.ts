@@ -12,79 +12,18 @@ import type { App, AppPort, NetworkMode, Task, TaskState } from '../../src/model
 import type { ClusterInfo } from '../../src/model/cluster.ts';
 import { TableBuilder, type RoutingTable } from '../../src/model/routing-table.ts';
 import type { AppState } from '../../src/model/snapshot.ts';
-import { Answerer, TCP } from '../../src/dns/answer.ts';
-import { LiveRecords } from '../../src/dns/live.ts';
-import { buildRecords, mesosLeader, splitHostPort, type HostLookup, type RecordSet } from '../../src/dns/names.ts';
+import { Answerer } from '../../src/dns/answer.ts';
+import { LiveRecords, TASK_CHUNK } from '../../src/dns/live.ts';
+import { buildRecords, mesosLeader, splitHostPort, type HostLookup } from '../../src/dns/names.ts';
 import { nameKey, TYPE } from '../../src/dns/wire.ts';
-import { answersFor, buildZone, type Zone } from '../../src/dns/zone.ts';
-import { parse, query } from '../helpers/dns.ts';
+import { buildZone } from '../../src/dns/zone.ts';
 import { app, port, task } from '../helpers/model-data.ts';
 import { seededRandom } from '../helpers/random.ts';
+import { ask, expectSameZone, sortedRecords } from './zone-compare.ts';
 
 const TTL = 60;
-const TYPES = [TYPE.A, TYPE.AAAA, TYPE.SRV, TYPE.SOA, TYPE.NS, TYPE.ANY, 16];
 
 const random = seededRandom;
-
-/** One answer set as sorted strings: each record's bytes, with the addresses its SRV target brings to the additional section. */
-function answerDigest(zone: Zone, key: string, qtype: number): string {
-  const entry = zone.names.get(key);
-  if (!entry) return 'NXDOMAIN';
-  const set = answersFor(entry, qtype);
-  if (!set) return 'NODATA';
-  const records: string[] = [];
-  let additionalBytes = 0;
-  let additionalCount = 0;
-  for (const block of set.targets) {
-    additionalBytes += block.data.length;
-    additionalCount += block.pointers.length;
-  }
-  expect(set.additionalBytes).toBe(additionalBytes);
-  expect(set.additionalCount).toBe(additionalCount);
-  expect(set.offsets[set.count]).toBe(set.data.length);
-  for (let r = 0; r < set.count; r++) {
-    let text = set.data.subarray(set.offsets[r], set.offsets[r + 1]).toString('hex');
-    const b = set.targetOf?.[r] ?? -1;
-    if (b >= 0) {
-      const block = set.targets[b]!;
-      const parts = block.pointers.map((p, i) => block.data.subarray(p, block.pointers[i + 1] ?? block.data.length).toString('hex'));
-      text += ` + ${parts.sort().join(',')}`;
-    }
-    records.push(text);
-  }
-  return records.sort().join('\n');
-}
-
-/** Every (name, type) of both zones answers the same; the zones' SOA, serial and counts agree. */
-function expectSameZone(live: Zone, scratch: Zone, step: string): void {
-  expect(live.serial, step).toBe(scratch.serial);
-  expect(live.soaTail.equals(scratch.soaTail), step).toBe(true);
-  expect(live.recordCount, step).toBe(scratch.recordCount);
-  expect(live.maxAnswers, step).toBeGreaterThanOrEqual(scratch.maxAnswers);
-  expect([...live.names.keys()].sort(), step).toEqual([...scratch.names.keys()].sort());
-  for (const key of scratch.names.keys()) {
-    for (const qtype of TYPES) {
-      const a = answerDigest(live, key, qtype);
-      const b = answerDigest(scratch, key, qtype);
-      if (a !== b) expect(a, `${step}: ${JSON.stringify(key)} type ${qtype}`).toBe(b);
-    }
-  }
-}
-
-function sortedRecords(set: RecordSet): unknown {
-  return [...set.names.entries()]
-    .map(([name, r]) => [name, [...r.a].sort(), [...r.aaaa].sort(), r.srv.map((s) => `${s.target}:${s.port}:${s.weight}`).sort()] as const)
-    .sort((x, y) => (x[0] < y[0] ? -1 : 1));
-}
-
-/** A query over TCP (never truncated), parsed, with its sections sorted. */
-function ask(answerer: Answerer, name: string, qtype: number): unknown {
-  const reply = answerer.answer(query(name, qtype), TCP);
-  if (!(reply instanceof Buffer)) throw new Error(`no reply for ${name}`);
-  const p = parse(reply);
-  const show = (records: readonly object[]) => records.map((r) => JSON.stringify(r)).sort();
-  return { flags: reply.readUInt16BE(2), answers: show(p.answers), authorities: show(p.authorities), additionals: show(p.additionals) };
-}
 
 const AGENTS = ['10.0.0.1', '10.0.0.2', 'agent-3.example.com', 'agent-4.example.com', 'agent-5.example.com', 'fd00::6'];
 const AGENT_IDS = ['c0ffee-S1', 'c0ffee-S2', 'c0ffee-S33', undefined, 'weird--'];
@@ -232,8 +171,13 @@ function mutate(world: World, rnd: () => number): { what: string; hosts?: string
   return { what: `framework ${frameworkName}` };
 }
 
-/** Returns how many steps served Habitat ring names (so that a run that never had any is noticed). */
-function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]): number {
+/**
+ * Returns how many steps served Habitat ring names (so that a run that never had any is noticed).
+ * `sliced`: the world starts with 40 random apps and two of more than TASK_CHUNK tasks, built in
+ * slices of one unit of work each, with agent names resolving during the build and after its
+ * last step, before the random changes.
+ */
+function runSequence(seed: number, steps: number, ipSources: readonly IpSource[], sliced = false): number {
   const rnd = random(seed);
   const world: World = { apps: new Map(), info: undefined, resolved: new Map([['agent-3.example.com', ['10.0.0.3']]]), serial: 100, taskCounter: 0 };
   const lookup: HostLookup = (host) => (isIP(host) !== 0 ? [host] : world.resolved.get(host));
@@ -249,17 +193,50 @@ function runSequence(seed: number, steps: number, ipSources: readonly IpSource[]
   const answerer = new Answerer({ domain: 'mesos', forwarding: false });
   const reference = new Answerer({ domain: 'mesos', forwarding: false });
   let table: RoutingTable = builder.build({ apps: world.apps, info: world.info }).table;
-  live.apply(table, world.serial);
-  let ringSteps = 0;
-  for (let step = 0; step < steps; step++) {
-    const change = mutate(world, rnd);
-    world.serial++;
-    if (change.hosts) live.hostsChanged(change.hosts, world.serial);
-    else {
-      table = builder.build({ apps: new Map(world.apps), info: world.info }).table;
-      live.apply(table, world.serial);
+  if (sliced) {
+    for (let i = 0; i < 40; i++) {
+      const s = randomApp(world, rnd);
+      world.apps.set(s.app.id, s);
     }
-    const label = `seed ${seed} step ${step} (${change.what})`;
+    for (const [id, habitat] of [['/big/web', false], ['/big/hab', true]] as const) {
+      const a = habitat ? app(id, { ports: habitatPorts(rnd, 'host'), labels: habitatLabels(rnd) }) : app(id, { ports: randomPorts(rnd, 'host') });
+      const tasks = Array.from({ length: TASK_CHUNK + 17 }, () => randomTask(world, rnd, a));
+      world.apps.set(id, { app: a, tasks: new Map(tasks.map((t) => [t.id, t])) });
+    }
+    world.info = { frameworkName: 'marathon', frameworkId: undefined, marathonVersion: undefined, marathonLeader: 'agent-4.example.com:8080', mesosLeaderUiUrl: 'http://agent-5.example.com:5050' };
+    table = builder.build({ apps: new Map(world.apps), info: world.info }).table;
+    const build = live.build(table);
+    expect(() => live.apply(table, world.serial)).toThrow(/full build/);
+    const resolve = (host: string, ips: string[]) => {
+      world.resolved.set(host, ips);
+      build.hostsChanged([host]);
+    };
+    // step(0): one unit of work per step (an app, a part of a big app, a chunk of names).
+    let units = 0;
+    while (!build.step(0)) {
+      units++;
+      if (units === 10) resolve('agent-4.example.com', ['10.2.0.4']);
+      if (units === 25) resolve('agent-3.example.com', ['10.2.0.33', 'fd00::33']);
+    }
+    // Done, not yet finished: a name that resolves now is still taken.
+    resolve('agent-5.example.com', ['10.2.0.5']);
+    while (!build.step(0)) units++;
+    expect(build.finish(world.serial).rebuilt).toBe(true);
+    expect(units).toBeGreaterThan(table.apps.length + 4);
+  } else live.apply(table, world.serial);
+  let ringSteps = 0;
+  for (let step = sliced ? -1 : 0; step < steps; step++) {
+    let label = `seed ${seed} after the sliced build`;
+    if (step >= 0) {
+      const change = mutate(world, rnd);
+      world.serial++;
+      if (change.hosts) live.hostsChanged(change.hosts, world.serial);
+      else {
+        table = builder.build({ apps: new Map(world.apps), info: world.info }).table;
+        live.apply(table, world.serial);
+      }
+      label = `seed ${seed} step ${step} (${change.what})`;
+    }
     const records = buildRecords(table, options, lookup);
     const scratch = buildZone(records, { ttl: TTL, serial: world.serial });
     if ([...records.names.keys()].some((name) => name.endsWith('.habitat.mesos'))) ringSteps++;
@@ -299,6 +276,11 @@ describe('the live zone', () => {
 
   it('answers like a zone built from scratch with the agents first (host, netinfo)', () => {
     for (const seed of [11, 12]) expect(runSequence(seed, 150, ['host', 'netinfo'])).toBeGreaterThan(50);
+  });
+
+  it('answers like a zone built from scratch after a full build in slices, agent names resolving meanwhile', () => {
+    expect(runSequence(21, 10, ['netinfo', 'host'], true)).toBeGreaterThan(5);
+    expect(runSequence(22, 10, ['host', 'netinfo'], true)).toBeGreaterThan(5);
   });
 });
 

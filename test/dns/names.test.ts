@@ -2,6 +2,7 @@
  * Mesos-DNS naming (reference §1) from Marathon-shaped fixtures in every networking mode, checked
  * against the rules, with Mesos-DNS's own test vectors for the sanitiser and the hash.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { IpSource } from '../../src/config/options.ts';
@@ -21,8 +22,10 @@ import {
   toHostname,
   type HostLookup,
   type RecordSet,
+  zbase32,
 } from '../../src/dns/names.ts';
 import { app, appState, port, snapshotOf, task } from '../helpers/model-data.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const AGENTS: Record<string, string> = {
   'agent-1.example.com': '10.0.0.1',
@@ -116,6 +119,12 @@ describe('labels (records/labels in Mesos-DNS)', () => {
   it('hashes task ids as Mesos-DNS does (first 5 of z-base-32 of SHA-1)', () => {
     expect(taskHash('test')).toBe('iffe9');
     expect(taskHash('liquor-store.b8db9f73-562f-11e4-a088-c20493233aa5')).toBe('4dfjd');
+    // The shortcut (the digest's first 25 bits) against the whole digest in z-base-32, for many ids (non-ASCII ones too).
+    const reference = (id: string) => zbase32(createHash('sha1').update(id, 'utf8').digest()).slice(0, 5);
+    const rnd = seededRandom(7);
+    const ids = ['', 'a', 'é', '日本.task', '\u{1F600}x'];
+    for (let i = 0; i < 5_000; i++) ids.push(Array.from({ length: 1 + Math.floor(rnd() * 60) }, () => String.fromCodePoint(rnd() < 0.9 ? 32 + Math.floor(rnd() * 95) : 160 + Math.floor(rnd() * 3000))).join(''));
+    for (const id of ids) expect(taskHash(id), JSON.stringify(id)).toBe(reference(id));
   });
 
   it('takes the agent suffix after the last dash, lower-cased', () => {

@@ -36,6 +36,8 @@ const dns = await startDnsServer(
 );
 const started = performance.now();
 dns.apply(table, { added: [], removed: [], changed: [], apps: [], cluster: false });
+// More than BUILD_SLICING.minTasks tasks: the zone is built in slices.
+await dns.ready();
 console.log(`zone: ${dns.zone()?.names.size} names, ${dns.zone()?.recordCount} records, built in ${(performance.now() - started).toFixed(1)} ms`);
 
 const answerer = new Answerer({ domain: 'mesos', forwarding: false });
