@@ -56,6 +56,13 @@ export const TRIED = `From docs/proxy.md (Performance) and docs/dns.md (Performa
   including the receiving side's work) and idle; pacer's own JavaScript is a few percent per
   function (head parse 1.8 %, prom-client histogram 1.2 %). TCP mode is a plain \`socket.pipe\` both
   ways: its profile is ≈ all the write syscall; nothing left to remove in JS.
+- **HTTP 0.46x in the 2026-11-21 12:49 run (0.64x in the run before).** pacer's own figure barely
+  moved (6,889 vs 7,192 req/s), HAProxy's did (14,921 vs 11,319). An A/B with
+  \`bench/proxy-quick.ts\` right after, the tree at the start of the session (f8f3091) against the
+  end, twice: HTTP 7,965 / 8,963 vs 6,936 / 7,789 req/s, TCP 15,864 / 17,878 vs 15,298 / 14,926.
+  TCP mode's per-request code did not change between the two, and it moved as much: much of the
+  gap is the machine. A cost of the request checks added against smuggling (one pass over the
+  raw headers per request, docs/proxy.md) cannot be ruled out; it is not yet measured apart.
 - **Did not help / not done**: pipelining upstream (HAProxy does not either; head-of-line risk);
   converting small bodies to a latin1 string so node writes head and body in one \`write\` instead of
   a \`writev\` (no measurable difference); batching prom-client updates (≈ 2 % of the profile, not
