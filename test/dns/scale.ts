@@ -18,7 +18,7 @@ import { buildZone } from '../../src/dns/zone.ts';
 import type { Task } from '../../src/model/app.ts';
 import { TableBuilder } from '../../src/model/routing-table.ts';
 import type { AppState } from '../../src/model/snapshot.ts';
-import { app, appState, port as appPort, task } from '../helpers/model-data.ts';
+import { app, appState, changeOneTask, port as appPort, task } from '../helpers/model-data.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const APPS = Number(args[0] ?? 10_000);
@@ -120,19 +120,8 @@ const ids = [...apps.keys()];
 let seed = 42;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
 const times: number[] = [];
-const kinds = ['kill', 'start', 'unhealthy', 'healthy'] as const;
 for (let i = 0; i < CHANGES; i++) {
-  const id = ids[Math.floor(rnd() * ids.length)]!;
-  const state = apps.get(id)!;
-  const tasks = new Map(state.tasks);
-  const kind = kinds[i % kinds.length]!;
-  const victim = [...tasks.values()][Math.floor(rnd() * tasks.size)];
-  if (kind === 'kill' && victim) tasks.delete(victim.id);
-  else if (kind === 'start') {
-    const t = newTask(id);
-    tasks.set(t.id, t);
-  } else if (victim) tasks.set(victim.id, { ...victim, health: kind === 'unhealthy' ? 'unhealthy' : 'healthy' });
-  apps.set(id, { app: state.app, tasks });
+  changeOneTask(apps, ids, i, rnd, newTask);
   table = builder.build({ apps }).table;
   t0 = performance.now();
   live.apply(table, serial++);

@@ -72,3 +72,24 @@ export function appState(a: App, tasks: readonly Task[]): AppState {
 export function snapshotOf(...states: AppState[]): Snapshot {
   return { apps: new Map(states.map((s) => [s.app.id, s])) };
 }
+
+const CHANGE_KINDS = ['kill', 'start', 'unhealthy', 'healthy'] as const;
+
+/**
+ * Change one task of a random app in `apps` (in place; the app gets a new task map): change `i`
+ * kills one, starts one (`newTask`), or turns one unhealthy or healthy, in turn. For the scale
+ * scripts' one-task-change timings.
+ */
+export function changeOneTask(apps: Map<string, AppState>, ids: readonly string[], i: number, rnd: () => number, newTask: (appId: string) => Task): void {
+  const id = ids[Math.floor(rnd() * ids.length)]!;
+  const state = apps.get(id)!;
+  const tasks = new Map(state.tasks);
+  const kind = CHANGE_KINDS[i % CHANGE_KINDS.length]!;
+  const victim = [...tasks.values()][Math.floor(rnd() * tasks.size)];
+  if (kind === 'kill' && victim) tasks.delete(victim.id);
+  else if (kind === 'start') {
+    const t = newTask(id);
+    tasks.set(t.id, t);
+  } else if (victim) tasks.set(victim.id, { ...victim, health: kind === 'unhealthy' ? 'unhealthy' : 'healthy' });
+  apps.set(id, { app: state.app, tasks });
+}
