@@ -19,17 +19,17 @@ import type { Consumer } from '../consumer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { isEmptyDiff, type RoutingTable, type Service, type TableDiff } from '../model/routing-table.ts';
-import type { Upstream } from './balancer.ts';
+import type { BalanceAlgorithm, Upstream } from './balancer.ts';
 import { createBalancer } from './balancers/index.ts';
 import { VhostRouter, type RouteSource } from './http/router.ts';
 import { ConnectionBudget } from './connection-limits.ts';
 import { ServiceListener, type HttpServerLimits } from './listener.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { ServiceRuntime } from './service.ts';
+import { balanceAlgorithm, ServiceRuntime } from './service.ts';
 import { UdpProxy } from './udp.ts';
 import type { TcpTimeouts } from './tcp.ts';
 import { CertificateStore } from './tls.ts';
-import type { UpstreamTimeouts } from './upstreams.ts';
+import { backendKey, type UpstreamTimeouts } from './upstreams.ts';
 import { VhostListener } from './vhosts.ts';
 
 export interface ProxyOptions {
@@ -110,6 +110,8 @@ interface Clash {
 interface UdpBinding {
   readonly proxy: UdpProxy;
   service: Service;
+  /** Its `HAPROXY_{n}_BALANCE`, as the balancer now in use was made for. */
+  algorithm: BalanceAlgorithm;
   readonly upstreams: Map<string, Upstream>;
   readonly metrics: ServiceMetrics;
   ready: boolean;
@@ -650,18 +652,18 @@ class Proxy implements ProxyConsumer {
     if (!binding) {
       const failure = this.#bindFailures.get(`udp ${key}`);
       if (failure && Date.now() < failure.retryAt) return;
-      const rt = this.#runtimes.get(first.key);
       const flowsGauge = new ServiceMetrics(this.#metrics, first.key);
+      const algorithm = balanceAlgorithm(first, this.#logger);
       const proxy = new UdpProxy({
         onStats: ({ flows }) => flowsGauge.udpFlows.set(flows),
         onError: (error) => this.#logger.warn({ listener: `udp ${key}`, err: error }, 'udp listener error'),
         bind: first.bindAddress,
         port: first.listenPort,
-        balancer: createBalancer(rt?.algorithm ?? 'roundrobin'),
+        balancer: createBalancer(algorithm),
         idleTimeoutMs: Math.min(this.#options.idleTimeoutMs, 60_000),
         reusePort: this.#options.reusePort === true,
       });
-      const created: UdpBinding = { proxy, service: first, upstreams: new Map(), metrics: flowsGauge, ready: false };
+      const created: UdpBinding = { proxy, service: first, algorithm, upstreams: new Map(), metrics: flowsGauge, ready: false };
       binding = created;
       this.#udp.set(key, created);
       proxy.listen().then(
@@ -682,11 +684,16 @@ class Proxy implements ProxyConsumer {
       );
     }
     binding.service = first;
+    const algorithm = balanceAlgorithm(first, this.#logger);
+    if (algorithm !== binding.algorithm) {
+      binding.algorithm = algorithm;
+      binding.proxy.setBalancer(createBalancer(algorithm));
+    }
     const next = new Map<string, Upstream>();
     const list: Upstream[] = [];
     for (const b of first.backends) {
       if (!b.routable || b.draining) continue;
-      const k = `${b.taskId}@${b.address}:${b.port}`;
+      const k = backendKey(b);
       const u = binding.upstreams.get(k) ?? { key: k, address: b.address, port: b.port, active: 0 };
       next.set(k, u);
       list.push(u);

@@ -28,6 +28,7 @@ export interface HttpPolicy {
   readonly backendRedir: string | undefined;
   readonly sticky: boolean;
   readonly proxypassPath: string | undefined;
+  /** `HTTP_BACKEND_REVPROXY_PATH` without its trailing `/`: prefixed to relative `Location`s. */
   readonly revproxyPath: string | undefined;
 }
 
@@ -94,11 +95,16 @@ export class ServiceRuntime {
   }
 
   #algorithm(service: Service): BalanceAlgorithm {
-    const parsed = parseBalance(service.spec.balance);
-    if (parsed) return parsed;
-    this.#logger.warn({ service: service.key, balance: service.spec.balance }, 'HAPROXY_{n}_BALANCE not implemented by pacer: using roundrobin');
-    return 'roundrobin';
+    return balanceAlgorithm(service, this.#logger);
   }
+}
+
+/** A service's `HAPROXY_{n}_BALANCE` (TCP, HTTP and UDP alike); roundrobin, with a warning, for what pacer does not implement. */
+export function balanceAlgorithm(service: Service, logger: Logger): BalanceAlgorithm {
+  const parsed = parseBalance(service.spec.balance);
+  if (parsed) return parsed;
+  logger.warn({ service: service.key, balance: service.spec.balance }, 'HAPROXY_{n}_BALANCE not implemented by pacer: using roundrobin');
+  return 'roundrobin';
 }
 
 function sameServices(a: readonly Service[], b: readonly Service[]): boolean {
@@ -139,6 +145,6 @@ export function buildPolicy(service: Service): HttpPolicy {
     backendRedir: spec.httpBackendRedir,
     sticky: spec.sticky,
     proxypassPath: spec.proxypassPath,
-    revproxyPath: spec.revproxyPath,
+    revproxyPath: spec.revproxyPath?.replace(/\/$/, ''),
   };
 }

@@ -105,6 +105,8 @@ export class UdpProxy {
   }
 
   readonly #options: UdpProxyOptions;
+  /** `HAPROXY_{n}_BALANCE`, replaced when the label changes (setBalancer). */
+  #balancer: Balancer;
   readonly #idleTimeoutMs: number;
   readonly #maxFlows: number;
   readonly #maxFlowsPerClient: number;
@@ -124,6 +126,7 @@ export class UdpProxy {
 
   constructor(options: UdpProxyOptions) {
     this.#options = options;
+    this.#balancer = options.balancer;
     this.#idleTimeoutMs = Math.max(1, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#maxFlows = Math.max(0, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.#maxFlowsPerClient = Math.max(0, options.maxFlowsPerClient ?? DEFAULT_MAX_FLOWS_PER_CLIENT);
@@ -166,6 +169,11 @@ export class UdpProxy {
    * upstream that stays move to the new object (with its `active` count); new flows pick from the
    * new list only.
    */
+  /** New flows pick with `balancer` from now on; live flows keep their upstream. */
+  setBalancer(balancer: Balancer): void {
+    this.#balancer = balancer;
+  }
+
   setUpstreams(upstreams: readonly Upstream[]): void {
     const next = [...upstreams];
     this.#upstreams = next;
@@ -280,7 +288,7 @@ export class UdpProxy {
     if (upstreams.length === 0 || this.#flows.size >= this.#maxFlows || UdpProxy.#processFlows >= UdpProxy.maxProcessFlows) return undefined;
     const ofClient = this.#perClient.get(clientAddress) ?? 0;
     if (ofClient >= this.#maxFlowsPerClient) return undefined;
-    const upstream = this.#options.balancer.pick(upstreams, { clientAddress }, this.#skipped(upstreams));
+    const upstream = this.#balancer.pick(upstreams, { clientAddress }, this.#skipped(upstreams));
     if (upstream === undefined) return undefined;
     let socket: dgram.Socket;
     try {
