@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
 import type { Backend } from '../model/routing-table.ts';
 import type { Balancer, PickContext, Upstream } from './balancer.ts';
+import { fnv1a32 } from './balancers/hash.ts';
 import { UpstreamPool } from './http/client.ts';
 import type { BackendCounters, ServiceMetrics } from './metrics.ts';
 
@@ -85,7 +86,7 @@ export class UpstreamState implements Upstream, BackendCounters {
   /** Stable identity across table versions: `<taskId>@<address>:<port>`. */
   get key(): string {
     const x = this.#extra;
-    return (x.key ??= `${this.taskId}@${this.address}:${this.port}`);
+    return (x.key ??= backendKey(this));
   }
 
   /** `address:port`, the metric label and log name (kept once the upstream has traffic). */
@@ -100,7 +101,8 @@ export class UpstreamState implements Upstream, BackendCounters {
   /** Value of the sticky cookie that names this backend (stable across pacer instances). */
   get cookie(): string {
     const x = this.#extra;
-    return (x.cookie ??= cookieValue(this.name));
+    // A short stable id for the sticky cookie: FNV-1a of `address:port`, base 36.
+    return (x.cookie ??= fnv1a32(this.name).toString(36));
   }
 
   /** Takes new traffic: routable, not retired, not ejected (`pacer_backend_up`). */
@@ -207,14 +209,8 @@ export class UpstreamState implements Upstream, BackendCounters {
   }
 }
 
-/** A short stable id for the sticky cookie (FNV-1a of `address:port`, base 36). */
-function cookieValue(name: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(36);
-}
-
-function backendKey(b: Backend): string {
+/** The key an upstream is known by across tables (balancers exclude by it): `taskId@address:port`. */
+export function backendKey(b: Pick<Backend, 'taskId' | 'address' | 'port'>): string {
   return `${b.taskId}@${b.address}:${b.port}`;
 }
 

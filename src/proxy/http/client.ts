@@ -22,6 +22,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { isHopByHop } from './headers.ts';
 
 export const CONNECT_TIMEOUT = 'PACER_CONNECT_TIMEOUT';
 export const TIMEOUT = 'PACER_UPSTREAM_TIMEOUT';
@@ -76,7 +77,6 @@ export interface RequestBody {
   readonly chunked: boolean;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate']);
 
 /** How the response body is delimited. */
 const BodyMode = { None: 0, Length: 1, Chunked: 2, UntilClose: 3 } as const;
@@ -352,7 +352,7 @@ export class UpstreamRequest {
       const value = raw.trim();
       start = end + 2;
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) {
+      if (isHopByHop(lower)) {
         if (lower === 'transfer-encoding') {
           // A list of codings (several lines concatenate); `chunked` counts only as the last one.
           const codings = value.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '');

@@ -131,7 +131,7 @@ export class Exchange implements ResponseHandler {
     if (policy.revproxyPath !== undefined) {
       for (let i = 0; i < headers.length; i += 2) {
         const location = headers[i + 1]!;
-        if (headers[i]!.toLowerCase() === 'location' && location.startsWith('/')) headers[i + 1] = policy.revproxyPath.replace(/\/$/, '') + location;
+        if (headers[i]!.toLowerCase() === 'location' && location.startsWith('/')) headers[i + 1] = policy.revproxyPath + location;
       }
     }
     if (PID_HEADER !== undefined) headers.push('x-pacer-pid', PID_HEADER);

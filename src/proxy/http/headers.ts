@@ -286,6 +286,6 @@ function portOf(authority: string, defaultPort: string): string {
 /** `HTTP_BACKEND_PROXYPASS_PATH`: the request target with the prefix stripped (always starts with `/`). */
 export function proxypassTarget(url: string, strip: string | undefined): string {
   if (strip === undefined || !url.startsWith(strip)) return url;
-  const path = url.slice(strip.replace(/\/$/, '').length);
+  const path = url.slice(strip.endsWith('/') ? strip.length - 1 : strip.length);
   return path.startsWith('/') ? path : `/${path}`;
 }
