@@ -47,12 +47,12 @@ export class Forwarder {
 
   /**
    * The first upstream reply (with the client's id), or undefined when every resolver failed (or
-   * too many are in flight, or the query has no question to check replies against). Never rejects.
+   * too many are in flight, or the query has no question to check replies against: `questionEnd`,
+   * where the decoded query's question section ends, < 0). Never rejects. `query` is the caller's
+   * own copy: each attempt writes its id into it, and the client's id is put back at the end.
    */
-  async forward(query: Buffer, tcp: boolean): Promise<Buffer | undefined> {
-    if (this.#inFlight >= MAX_IN_FLIGHT || this.#closed || query.length < 12) return undefined;
-    const questionEnd = questionSectionEnd(query);
-    if (questionEnd < 0) return undefined;
+  async forward(query: Buffer, tcp: boolean, questionEnd: number): Promise<Buffer | undefined> {
+    if (this.#inFlight >= MAX_IN_FLIGHT || this.#closed || query.length < 12 || questionEnd < 0) return undefined;
     const clientId = query.readUInt16BE(0);
     this.#inFlight++;
     try {
@@ -60,11 +60,10 @@ export class Forwarder {
         if (this.#closed) return undefined;
         try {
           // A fresh id of our own per attempt: a spoofer has to guess it (and the socket's port).
-          const outgoing = Buffer.from(query);
           const id = randomInt(0, 0x10000);
-          outgoing.writeUInt16BE(id, 0);
-          const accept = (msg: Buffer): boolean => msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2]! & 0x80) !== 0 && sameQuestion(outgoing, msg, questionEnd);
-          const upstream = await (tcp ? this.#tcp(outgoing, resolver, accept) : this.#udp(outgoing, resolver, accept));
+          query.writeUInt16BE(id, 0);
+          const accept = (msg: Buffer): boolean => msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2]! & 0x80) !== 0 && sameQuestion(query, msg, questionEnd);
+          const upstream = await (tcp ? this.#tcp(query, resolver, accept) : this.#udp(query, resolver, accept));
           const reply = Buffer.from(upstream);
           reply.writeUInt16BE(clientId, 0);
           this.#onAttempt('ok');
@@ -75,6 +74,7 @@ export class Forwarder {
       }
       return undefined;
     } finally {
+      query.writeUInt16BE(clientId, 0);
       this.#inFlight--;
     }
   }
@@ -166,31 +166,6 @@ export function canonicalAddress(address: string): string {
   } catch {
     return address;
   }
-}
-
-/** End of the question section of a message (header + QDCOUNT questions), or -1 when it cannot be walked. */
-function questionSectionEnd(msg: Buffer): number {
-  const count = msg.readUInt16BE(4);
-  let pos = 12;
-  for (let i = 0; i < count; i++) {
-    for (let hops = 0; ; hops++) {
-      if (hops > 128 || pos >= msg.length) return -1;
-      const len = msg[pos]!;
-      if (len === 0) {
-        pos++;
-        break;
-      }
-      if ((len & 0xc0) === 0xc0) {
-        pos += 2;
-        break;
-      }
-      if ((len & 0xc0) !== 0) return -1;
-      pos += 1 + len;
-    }
-    pos += 4;
-    if (pos > msg.length) return -1;
-  }
-  return pos;
 }
 
 /** Whether a reply echoes the query's question section (same count; names compared ASCII case-insensitively). */

@@ -329,9 +329,10 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     const copy = Buffer.from(req);
     // The resolver is asked for no more than a UDP client can be given (UDP_MAX): it truncates
     // its own answer rather than pacer cutting a bigger one.
-    if (decodeQuery(copy, forwardQuery) === DECODE.OK && forwardQuery.hasOpt && forwardQuery.udpSize > UDP_MAX) copy.writeUInt16BE(UDP_MAX, forwardQuery.optSizeAt);
+    const decoded = decodeQuery(copy, forwardQuery) === DECODE.OK;
+    if (decoded && forwardQuery.hasOpt && forwardQuery.udpSize > UDP_MAX) copy.writeUInt16BE(UDP_MAX, forwardQuery.optSizeAt);
     forwarder
-      .forward(copy, transport === TCP)
+      .forward(copy, transport === TCP, decoded ? forwardQuery.questionEnd : -1)
       .catch((error: unknown) => {
         log.error({ err: error }, 'dns forwarding failed');
         return undefined;

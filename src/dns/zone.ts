@@ -14,6 +14,7 @@
  */
 import { SRV_WEIGHT, type NameRecords, type RecordSet, type SrvTarget, type ZoneRecord } from './names.ts';
 import { encodeName, ipv4Rdata, ipv6Rdata, nameKey, pointerRecord, recordTail, soaRdata, srvRdata, TYPE } from './wire.ts';
+import { ipv4Number } from '../net/ipv4.ts';
 
 /** SOA timers (Mesos-DNS's defaults); MINIMUM is the TTL, as in Mesos-DNS. */
 export const SOA_REFRESH = 60;
@@ -471,18 +472,6 @@ function nameOfKey(key: string): string | undefined {
   }
 }
 
-function ipv4Number(ip: string): number {
-  let n = 0;
-  let part = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      n = n * 256 + part;
-      part = 0;
-    } else part = part * 10 + (c - 48);
-  }
-  return n * 256 + part;
-}
 
 function ipv4String(n: number): string {
   return `${Math.floor(n / 16777216) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

@@ -17,6 +17,7 @@
  * an unchanged ring is byte-for-byte the same.
  */
 import { isIP } from 'node:net';
+import { ipv4Number } from '../net/ipv4.ts';
 import type { AppEntry, RoutingTable, TaskEntry } from '../model/routing-table.ts';
 import { DEFAULT_GOSSIP_PORT, DEFAULT_HTTP_PORT, detectHabitat, type Detection, type HabitatApp } from './detect.ts';
 import { excludesMembers, validateHabitatApp, type HabitatProblem } from './validate.ts';
@@ -79,10 +80,6 @@ export const EMPTY_VIEW: HabitatView = { rings: [], problems: [] };
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function ipv4Number(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
 
 /** Peers order: permanent first, then IPv4 numerically, other addresses after them, then gossip port, then task id. */
