@@ -419,18 +419,9 @@ export const OPTION_NAMES: readonly OptionName[] = Object.freeze(
   Object.keys(OPTIONS).filter((k): k is OptionName => Object.hasOwn(OPTIONS, k)),
 );
 
-export function optionSpec<K extends OptionName>(name: K): Catalogue[K] {
-  return OPTIONS[name];
-}
-
 /** `dns-port` → `PACER_DNS_PORT`. */
 export function envName(name: string): string {
   return `PACER_${name.toUpperCase().replace(/-/g, '_')}`;
-}
-
-/** `dns-port` → `--dns-port`. */
-export function flagName(name: string): string {
-  return `--${name}`;
 }
 
 /** The configuration values, one field per option (see `OPTIONS` for meaning and defaults). */

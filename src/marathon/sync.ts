@@ -114,6 +114,8 @@ export class SyncEngine {
   #staleSince: number | undefined = Date.now();
   #staleTimer: NodeJS.Timeout | undefined;
   readonly #appProblems = new AppProblemLog();
+  /** The problems array #reportProblems last went through. */
+  #reportedFor: RoutingTable['problems'] | undefined;
 
   constructor(options: SyncOptions) {
     this.#o = options;
@@ -334,6 +336,9 @@ export class SyncEngine {
   #reportedProblems = new Map<string, string>();
 
   #reportProblems(table: RoutingTable): void {
+    // The incremental build keeps the problems array when no app's problems changed: nothing new.
+    if (table.problems === this.#reportedFor) return;
+    this.#reportedFor = table.problems;
     const { metrics, logger } = this.#o;
     const byApp = new Map<string, number>();
     const seen = new Map<string, string>();
