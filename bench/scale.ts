@@ -102,7 +102,10 @@ async function measure(marathon: StaticMarathon, apps: number, kills: readonly [
     });
     await sleep(150);
   }
-  await sleep(500);
+  // Every kill applied (pacer_routing_table_apply_events sums the events of each apply).
+  const appliedEvents = 'pacer_routing_table_apply_events_sum';
+  await waitFor('every kill applied', async () =>
+    sampleValue(await scrape(pacer.admin), appliedEvents) - sampleValue(s0, appliedEvents) >= kills.length ? true : undefined, 30_000, 20);
   const s1 = await scrape(pacer.admin);
   const name = 'pacer_routing_table_apply_duration_seconds';
   const applies = sampleValue(s1, `${name}_count`) - sampleValue(s0, `${name}_count`);

@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../helpers/ports.ts';
 import { startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BASE = 17_000 + Math.floor(Math.random() * 1_000) * 2;
-const WEB = BASE;
-const ECHO = BASE + 1;
+const [WEB, ECHO] = (await freePorts(2)) as [number, number];
 const EVIL = '<img src=x onerror="window.pwned=1">';
 
 const APPS = [

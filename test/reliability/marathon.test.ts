@@ -232,12 +232,15 @@ describe('Marathon faults, while a healthy app keeps serving', () => {
     });
     // Marathon stays unreachable meanwhile, so no resync can paper over a wrongly applied half event.
     await emulator.post('/faults', { kind: 'http-error', status: 503 });
+    const reconnects = await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total');
     await emulator.post('/raw', `event: status_update_event\r\ndata: ${kill}\r\n`);
     await emulator.post('/faults', { kind: 'drop-streams' });
     await staleButServing();
     const changed = await scale('/rel/changing', 2);
     const resyncs = await resyncsOk();
-    await new Promise((r) => setTimeout(r, 200)); // past any coalescing window: a wrongly applied event would show by now
+    // The stream's end has been handled (a half event wrongly dispatched would be counted by then).
+    await waitFor('pacer to handle the end of the cut stream', async () =>
+      (await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total')) > reconnects ? true : undefined, 10_000);
     await servingHealthy();
     expect(await metric(pacer.admin, 'pacer_marathon_events_total')).toBe(received);
     expect(await metric(pacer.admin, 'pacer_marathon_events_malformed_total')).toBe(malformed);
