@@ -116,6 +116,19 @@ describe('UdpProxy', () => {
     for (const e of echoes) { expect(e.senders.size).toBe(1); expect(e.upstream.active).toBe(1); }
   });
 
+  it('setBalancer: new flows pick with the new balancer, live flows keep their upstream', async () => {
+    const echoes = [await echo('a'), await echo('b'), await echo('c')];
+    const { p, port } = await proxy({ upstreams: echoes.map((e) => e.upstream) });
+    const live = await client();
+    const kept = upstreamName(await live.ask(port, 'first'));
+    // A balancer that always takes the last upstream (as a label change to another algorithm would).
+    const last: Balancer = { pick: (ups) => ups[ups.length - 1] };
+    p.setBalancer(last);
+    const fresh = [await client(), await client(), await client()];
+    for (const c of fresh) expect(upstreamName(await c.ask(port, 'new'))).toBe('c');
+    expect(upstreamName(await live.ask(port, 'again'))).toBe(kept);
+  });
+
   it('removing an upstream closes its flows and sends new flows elsewhere', async () => {
     const echoes = [await echo('a'), await echo('b'), await echo('c')];
     const { p, port } = await proxy({ upstreams: echoes.map((e) => e.upstream) });
