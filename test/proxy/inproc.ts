@@ -2,7 +2,7 @@
  * In-process proxy pieces for security regression tests: a `ServiceRuntime` built from a minimal
  * service, a service-port listener on loopback, and raw node:net backends that send crafted bytes.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
 import type { Backend, Service } from '../../src/model/routing-table.ts';
@@ -127,56 +127,3 @@ export async function rawBackend(onData: (socket: Socket, soFar: string, index: 
   };
 }
 
-export interface RawClient {
-  readonly socket: Socket;
-  data(): string;
-  /** Resolves when the text so far satisfies `test`; rejects after `timeoutMs`. */
-  until(test: (data: string) => boolean, timeoutMs?: number): Promise<string>;
-  /** Resolves when the socket has closed; rejects after `timeoutMs`. */
-  closed(timeoutMs?: number): Promise<void>;
-}
-
-export function rawClient(port: number, host = '127.0.0.1'): Promise<RawClient> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    let isClosed = false;
-    const waiters = new Set<() => void>();
-    const socket = connect({ host, port });
-    socket.on('data', (c: Buffer) => {
-      data += c.toString('latin1');
-      for (const w of waiters) w();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      isClosed = true;
-      for (const w of waiters) w();
-    });
-    const wait = (ok: () => boolean, what: string, timeoutMs: number): Promise<void> =>
-      new Promise((res, rej) => {
-        if (ok()) return res();
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          rej(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(data)}`));
-        }, timeoutMs);
-        const check = (): void => {
-          if (!ok()) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          res();
-        };
-        waiters.add(check);
-      });
-    socket.once('connect', () =>
-      resolve({
-        socket,
-        data: () => data,
-        until: async (test, timeoutMs = 3_000) => {
-          await wait(() => test(data), 'data', timeoutMs);
-          return data;
-        },
-        closed: (timeoutMs = 3_000) => wait(() => isClosed, 'close', timeoutMs),
-      }),
-    );
-    socket.once('error', reject);
-  });
-}

@@ -11,7 +11,8 @@ import { CertificateStore } from '../../src/proxy/tls.ts';
 import { VhostListener } from '../../src/proxy/vhosts.ts';
 import { VhostRouter } from '../../src/proxy/http/router.ts';
 import { freePort } from './helpers.ts';
-import { LIMITS, connectionBudget, makeRuntime, makeService, rawBackend, rawClient, serviceListener, type RawBackend, type Timeouts } from './inproc.ts';
+import { rawConnect } from '../helpers/raw-socket.ts';
+import { LIMITS, connectionBudget, makeRuntime, makeService, rawBackend, serviceListener, type RawBackend, type Timeouts } from './inproc.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -53,7 +54,7 @@ describe('1: invalid response heads are a 502, not a crash', () => {
         if (text.endsWith('\r\n\r\n')) s.write(answer);
       });
       const { port } = await serve([b]);
-      const c = await rawClient(port);
+      const c = await rawConnect(port);
       c.socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
       const got = await c.until((d) => d.includes('\r\n\r\n') && d.includes('bad gateway'));
       expect(got.startsWith('HTTP/1.1 502')).toBe(true);
@@ -71,7 +72,7 @@ describe('2: upgrades splice only after a 101', () => {
       if (requests(text) === 1 && text.endsWith('\r\n\r\n')) s.write('HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\n\r\nbad'); // and keep the connection open
     });
     const { port } = await serve([b]);
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
     const got = await c.until((d) => d.endsWith('bad'));
     expect(got.startsWith('HTTP/1.1 400 Bad Request')).toBe(true);
@@ -87,7 +88,7 @@ describe('2: upgrades splice only after a 101', () => {
       else if (text.includes('ping')) s.write('pong');
     });
     const { port } = await serve([b], { proxypassPath: '/app' });
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET /app/ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
     await c.until((d) => d.includes('\r\n\r\n'));
     expect(c.data().startsWith('HTTP/1.1 101')).toBe(true);
@@ -117,7 +118,7 @@ describe('3: X-Marathon-App-Id on the vhost listener', () => {
   }
 
   async function get(port: number): Promise<string> {
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET / HTTP/1.1\r\nhost: anything\r\nx-marathon-app-id: /internal/admin\r\nconnection: close\r\n\r\n');
     await c.closed();
     return c.data();
@@ -149,7 +150,7 @@ describe('4: the drain timeout cuts in-flight HTTP', () => {
       for (const t of timers) clearInterval(t);
     });
     const { port, rt } = await serve([b], {}, { drainTimeoutMs: 200, idleTimeoutMs: 10_000 });
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET /stream HTTP/1.1\r\nhost: x\r\n\r\n');
     await c.until((d) => d.includes('x\r\n'));
     rt.update({ ...rt.service, backends: [] });
@@ -163,7 +164,7 @@ describe('5: retries only when the request cannot have been processed', () => {
     const silent = await backend(() => undefined);
     const other = await backend(() => undefined);
     const { port } = await serve([silent, other], {}, { idleTimeoutMs: 300 });
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
     const got = await c.until((d) => d.includes('timed out'), 3_000);
     expect(got.startsWith('HTTP/1.1 504')).toBe(true);
@@ -175,7 +176,7 @@ describe('5: retries only when the request cannot have been processed', () => {
     const a = await backend((s, text) => text.endsWith('\r\n\r\n') && s.write('SMTP ready\r\n\r\n'));
     const b2 = await backend((s, text) => text.endsWith('\r\n\r\n') && s.write('SMTP ready\r\n\r\n'));
     const { port } = await serve([a, b2]);
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
     const got = await c.until((d) => d.includes('bad gateway'));
     expect(got.startsWith('HTTP/1.1 502')).toBe(true);
@@ -197,7 +198,7 @@ describe('5: retries only when the request cannot have been processed', () => {
       if (text.endsWith('\r\n\r\n')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ngood');
     });
     const { port } = await serve([flaky, good], { balance: 'leastconn' });
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     // Sequential requests: round-robin-ish picks; count what each backend saw.
     for (let i = 0; i < 4; i++) {
       const before = c.data().length;
@@ -219,7 +220,7 @@ describe('6: TCP mode: a client pacer cuts takes its upstream down', () => {
     const port = await freePort();
     const listener = await serviceListener(rt, port, { idleTimeoutMs: 30_000 });
     cleanups.push(() => rt.upstreams.close(0));
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('a');
     await c.until((d) => d === 'a');
     expect(b.sockets.size).toBe(1);
@@ -246,13 +247,13 @@ describe('9: TLS on a service port', () => {
 
   it('cuts a client that never completes the handshake', async () => {
     const port = await tlsListener((l) => (l.secureContext = createSecureContext()));
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     await c.closed(1_500);
   });
 
   it('refuses connections when the certificate did not load, never plaintext', async () => {
     const port = await tlsListener((l) => (l.tlsUnavailable = true));
-    const c = await rawClient(port);
+    const c = await rawConnect(port);
     c.socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
     await c.closed();
     expect(c.data()).toBe('');

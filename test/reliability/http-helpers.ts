@@ -2,7 +2,7 @@
  * Helpers of the hostile-HTTP tests: a recording HTTP/1.1 backend with a strict parser of its own
  * (what pacer forwards must be unambiguous to it), and a raw `net` client.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 
 /** One complete request the backend parsed. */
 export interface SeenRequest {
@@ -164,69 +164,7 @@ export async function recordingBackend(ports: readonly number[], responder: Resp
   };
 }
 
-export interface RawConn {
-  readonly socket: Socket;
-  /** Everything received so far (latin1). */
-  data(): string;
-  readonly isClosed: () => boolean;
-  /** Resolves with the data once `test` holds; rejects after `timeoutMs`. */
-  until(test: (data: string) => boolean, timeoutMs?: number, what?: string): Promise<string>;
-  /** Resolves with the data once the server closed the connection; rejects after `timeoutMs`. */
-  closed(timeoutMs?: number): Promise<string>;
-  write(text: string): void;
-  destroy(): void;
-}
-
-/** A raw TCP client; resolves once connected. */
-export function rawConnect(port: number, host = '127.0.0.1'): Promise<RawConn> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    let isClosed = false;
-    const waiters = new Set<() => void>();
-    const socket = connect({ host, port });
-    socket.on('data', (c: Buffer) => {
-      data += c.toString('latin1');
-      for (const w of [...waiters]) w();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      isClosed = true;
-      for (const w of [...waiters]) w();
-    });
-    const wait = (ok: () => boolean, what: string, timeoutMs: number): Promise<string> =>
-      new Promise((res, rej) => {
-        if (ok()) return res(data);
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          rej(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(data.slice(0, 300))} (closed: ${isClosed})`));
-        }, timeoutMs);
-        const check = (): void => {
-          if (!ok()) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          res(data);
-        };
-        waiters.add(check);
-      });
-    socket.once('error', (error) => {
-      if (!socket.connecting) return;
-      reject(error);
-    });
-    socket.once('connect', () =>
-      resolve({
-        socket,
-        data: () => data,
-        isClosed: () => isClosed,
-        until: (test, timeoutMs = 3_000, what = 'data') => wait(() => test(data), what, timeoutMs),
-        closed: (timeoutMs = 3_000) => wait(() => isClosed, 'the server to close the connection', timeoutMs),
-        write: (text) => {
-          if (!socket.destroyed) socket.write(text, 'latin1');
-        },
-        destroy: () => socket.destroy(),
-      }),
-    );
-  });
-}
+export { rawConnect, type RawConn } from '../helpers/raw-socket.ts';
 
 /** The status lines (`HTTP/1.1 400 Bad Request`) of every response in a raw byte stream. */
 export function statusLines(data: string): string[] {
