@@ -37,6 +37,7 @@ export {
   toHostname,
   zbase32,
 } from './labels.ts';
+import { sameItems } from '../model/same.ts';
 
 /** Mesos-DNS's `SRVRecordDefaultWeight`. */
 export const SRV_WEIGHT = 1;
@@ -128,7 +129,6 @@ export function mesosLeader(uiUrl: string | undefined): { host: string; port: nu
   const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   return { host, port };
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // What the cluster, and each app, contributes. An app's records depend only on its AppEntry, the
@@ -274,18 +274,11 @@ function hostPorts(app: AppEntry, task: TaskEntry): number[] {
   return out;
 }
 
-function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Whether two versions of a task give the same records (given the same app ports and agent IPs). */
 function sameTaskInputs(a: TaskEntry, b: TaskEntry): boolean {
   if (a === b) return true;
   if (a.taskId !== b.taskId || a.host !== b.host || a.agentId !== b.agentId || a.state !== b.state || a.routable !== b.routable) return false;
-  if (!sameStrings(a.ipAddresses, b.ipAddresses)) return false;
+  if (!sameItems(a.ipAddresses, b.ipAddresses)) return false;
   if (a.endpoints.length !== b.endpoints.length) return false;
   for (let i = 0; i < a.endpoints.length; i++) if (a.endpoints[i]?.port !== b.endpoints[i]?.port) return false;
   return true;
@@ -419,7 +412,7 @@ export function appRecords(app: AppEntry, ctx: DeriveContext, previous?: AppReco
     const task = app.tasks[i]!;
     const old = byId?.get(task.taskId);
     let t: TaskRecords | undefined;
-    if (old && sameTaskInputs(old.task, task) && (TERMINAL_STATES.has(task.state) || sameStrings(old.hostIps, ctx.lookup(task.host)))) t = old;
+    if (old && sameTaskInputs(old.task, task) && (TERMINAL_STATES.has(task.state) || sameItems(old.hostIps, ctx.lookup(task.host)))) t = old;
     else t = taskRecords(app, task, (naming ??= appNaming(app, ctx)), ctx);
     if (unchanged && previous?.tasks[i] !== t) unchanged = false;
     tasks.push(t);

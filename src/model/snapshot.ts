@@ -16,6 +16,7 @@ import type { ClusterInfo } from './cluster.ts';
 import type { DecodedApp } from './decode.ts';
 import type { MarathonEvent } from './events.ts';
 import { PersistentMap } from './persistent-map.ts';
+import { sameItems } from './same.ts';
 
 export interface AppState {
   readonly app: App;
@@ -176,7 +177,7 @@ function applyEvent(editor: SnapshotEditor, event: MarathonEvent): void {
         const host = event.host && event.host !== 'unknown' ? event.host : current.host;
         const ports = event.ports.length > 0 ? event.ports : current.ports;
         const ips = event.ipAddresses.length > 0 ? event.ipAddresses : current.ipAddresses;
-        if (next !== current || host !== current.host || !sameNumbers(ports, current.ports) || !sameStrings(ips, current.ipAddresses)) {
+        if (next !== current || host !== current.host || !sameItems(ports, current.ports) || !sameItems(ips, current.ipAddresses)) {
           tasks.set(event.taskId, { ...next, host, ports, ipAddresses: ips });
         }
         return;
@@ -281,20 +282,6 @@ function withState(task: Task, state: TaskState): Task {
   return { ...task, state };
 }
 
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * The state of one app as fetched, merged with what pacer already knew of it:
  * - terminal and tombstoned tasks are dropped (terminal ones are tombstoned);
@@ -360,8 +347,8 @@ function sameTask(a: Task, b: Task): boolean {
     a.version === b.version &&
     a.startedAt === b.startedAt &&
     a.stagedAt === b.stagedAt &&
-    sameNumbers(a.ports, b.ports) &&
-    sameStrings(a.ipAddresses, b.ipAddresses)
+    sameItems(a.ports, b.ports) &&
+    sameItems(a.ipAddresses, b.ipAddresses)
   );
 }
 

@@ -31,6 +31,7 @@ import type { TcpTimeouts } from './tcp.ts';
 import { CertificateStore } from './tls.ts';
 import { backendKey, type UpstreamTimeouts } from './upstreams.ts';
 import { VhostListener } from './vhosts.ts';
+import { sameItems } from '../model/same.ts';
 
 export interface ProxyOptions {
   readonly bind: string;
@@ -330,7 +331,7 @@ class Proxy implements ProxyConsumer {
     ) {
       work.routes = true;
     }
-    if (!sameStrings(certsOf(before), certsOf(after))) work.certs = true;
+    if (!sameItems(certsOf(before), certsOf(after))) work.certs = true;
   }
 
   #createRuntime(s: Service): void {
@@ -790,13 +791,6 @@ const NO_CERTS: readonly string[] = [];
 /** The `SSL_CERT` paths a service's runtime has (none for a udp-only service). */
 function certsOf(s: Service | undefined): readonly string[] {
   return s && s.mode !== 'udp' ? s.spec.sslCerts : NO_CERTS;
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function sameKeys(a: readonly Service[], b: readonly Service[]): boolean {

@@ -13,6 +13,7 @@ import { createBalancer, parseBalance } from './balancers/index.ts';
 import { unmapAddress } from './http/headers.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { UpstreamSet, type UpstreamTimeouts } from './upstreams.ts';
+import { sameItems } from '../model/same.ts';
 
 /** marathon-lb's HSTS header (`HAPROXY_BACKEND_HSTS_OPTIONS`). */
 export const HSTS_VALUE = 'max-age=15768000';
@@ -70,7 +71,7 @@ export class ServiceRuntime {
    * are the objects it has (the table builder keeps the objects of services that did not change).
    */
   update(service: Service, merged: readonly Service[] = []): void {
-    if (service === this.service && sameServices(merged, this.merged)) return;
+    if (service === this.service && sameItems(merged, this.merged)) return;
     const specChanged = service.spec !== this.service.spec;
     this.service = service;
     this.merged = merged;
@@ -105,12 +106,6 @@ export function balanceAlgorithm(service: Service, logger: Logger): BalanceAlgor
   if (parsed) return parsed;
   logger.warn({ service: service.key, balance: service.spec.balance }, 'HAPROXY_{n}_BALANCE not implemented by pacer: using roundrobin');
   return 'roundrobin';
-}
-
-function sameServices(a: readonly Service[], b: readonly Service[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function mergeBackends(service: Service, merged: readonly Service[]): Backend[] {
