@@ -61,6 +61,19 @@ export function findPort(app: Pick<App, 'ports' | 'networkMode' | 'requirePorts'
 
 /** The app's Habitat view, or undefined when it does not run a supervisor. */
 export function detectHabitat(app: App): HabitatApp | undefined {
+  // An app definition is an immutable object, kept as long as it is unchanged: every table
+  // (each event) asks again for every app, so the answer is kept with the object.
+  const known = detected.get(app);
+  if (known !== undefined) return known === NOT_HABITAT ? undefined : known;
+  const found = detect(app);
+  detected.set(app, found ?? NOT_HABITAT);
+  return found;
+}
+
+const NOT_HABITAT = Symbol('not habitat');
+const detected = new WeakMap<App, HabitatApp | typeof NOT_HABITAT>();
+
+function detect(app: App): HabitatApp | undefined {
   const label = app.labels[RING_LABEL];
   const ring = label?.trim();
   const gossipPort = findPort(app, GOSSIP_PORT_NAME, DEFAULT_GOSSIP_PORT);
