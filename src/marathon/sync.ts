@@ -326,9 +326,10 @@ export class SyncEngine {
     try {
       onTable(table, diff);
     } catch (error) {
-      // A consumer failed to apply the table: it is its own to report; the sync goes on.
+      // onTable threw (pacer.ts catches each consumer's own failure, naming it; this is what is
+      // left: the change log, the status page's record): the sync goes on.
       this.#o.metrics.routingApplyErrors.inc();
-      this.#o.logger.error({ err: error, version: table.version }, 'a consumer failed to apply the routing table');
+      this.#o.logger.error({ err: error, version: table.version }, 'handing out the routing table failed');
     }
     return performance.now() - consumersAt;
   }
