@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { PacerError } from '../errors.ts';
+import { AppListSplitter, AppListSyntaxError } from './app-list-splitter.ts';
 
 export interface Credentials {
   readonly user: string;
@@ -68,6 +69,16 @@ export interface JsonResponse {
   readonly url: string;
 }
 
+/** Takes the apps of one `GET /v2/apps` answer as they arrive, then says what they came to. */
+export interface AppListSink<T> {
+  app(json: unknown): void;
+  done(): T;
+}
+
+type ResponseBody = Dispatcher.ResponseData['body'];
+/** Reads a 200 body into a value; throws a PacerError when the body is unusable (too long, not JSON). */
+type BodyReader<T> = (body: ResponseBody, maxBytes: number) => Promise<T>;
+
 export class MarathonClient {
   readonly #urls: readonly string[];
   readonly #authorization: string | undefined;
@@ -111,12 +122,17 @@ export class MarathonClient {
   }
 
   /**
-   * `GET /v2/apps` with the tasks embedded. Marathon renders the whole document before it sends a
-   * byte, which takes seconds on a large cluster: this one request may take six times the timeout
-   * (at least 30 s) to answer.
+   * `GET /v2/apps` with the tasks embedded, streamed: each app goes to the sink as soon as its bytes
+   * are in, so the whole document (about 55 MB at 10,000 apps × 10 tasks) is never held, as bytes,
+   * text or parsed tree. Each attempt (another instance after a failure) gets a fresh sink from
+   * `newSink`; the answer is the `done()` of the attempt that read a whole, well-formed list.
+   * Marathon renders the whole document before it sends a byte, which takes seconds on a large
+   * cluster: this one request may take six times the timeout (at least 30 s) to answer.
    */
-  fetchApps(): Promise<unknown> {
-    return this.getJson(APPS_PATH, { readTimeoutMs: Math.max(30_000, this.#timeoutMs * 6), maxBodyBytes: this.#maxBodyBytes }).then((r) => r.json);
+  async fetchApps<T>(newSink: () => AppListSink<T>): Promise<T> {
+    const read: BodyReader<T> = (body, maxBytes) => readAppList(body, maxBytes, newSink());
+    const response = await this.#request(APPS_PATH, { readTimeoutMs: Math.max(30_000, this.#timeoutMs * 6), maxBodyBytes: this.#maxBodyBytes }, read);
+    return response.value as T;
   }
 
   /** `GET /v2/apps/{id}`; undefined when Marathon says the app does not exist (404). */
@@ -137,6 +153,15 @@ export class MarathonClient {
    * credentials would fail everywhere).
    */
   async getJson(path: string, options: { allow404?: boolean; readTimeoutMs?: number; maxBodyBytes?: number } = {}): Promise<JsonResponse> {
+    const response = await this.#request(path, options, readJson);
+    return { status: response.status, json: response.value, url: response.url };
+  }
+
+  async #request<T>(
+    path: string,
+    options: { allow404?: boolean; readTimeoutMs?: number; maxBodyBytes?: number },
+    read: BodyReader<T>,
+  ): Promise<{ status: number; value: T | undefined; url: string }> {
     let lastError: Error | undefined;
     const n = this.#urls.length;
     for (let attempt = 0; attempt < n; attempt++) {
@@ -144,7 +169,7 @@ export class MarathonClient {
       const base = this.#urls[index] as string;
       try {
         const limit = options.maxBodyBytes ?? Math.ceil(this.#maxBodyBytes / 16);
-        const response = await this.#get(`${base}${path}`, options.allow404 ?? false, options.readTimeoutMs ?? this.#timeoutMs, limit);
+        const response = await this.#get(`${base}${path}`, options.allow404 ?? false, options.readTimeoutMs ?? this.#timeoutMs, limit, read);
         this.#preferred = index;
         return response;
       } catch (error) {
@@ -158,7 +183,7 @@ export class MarathonClient {
     });
   }
 
-  async #get(url: string, allow404: boolean, readTimeoutMs: number, maxBodyBytes: number): Promise<JsonResponse> {
+  async #get<T>(url: string, allow404: boolean, readTimeoutMs: number, maxBodyBytes: number, read: BodyReader<T>): Promise<{ status: number; value: T | undefined; url: string }> {
     let target = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let response: Dispatcher.ResponseData;
@@ -196,7 +221,7 @@ export class MarathonClient {
       }
       if (statusCode === 404 && allow404) {
         await body.dump();
-        return { status: 404, json: undefined, url: target };
+        return { status: 404, value: undefined, url: target };
       }
       if (statusCode !== 200) {
         await body.dump().catch(() => undefined);
@@ -204,25 +229,19 @@ export class MarathonClient {
         this.#onError?.('status', target, err);
         throw err;
       }
-      let text: string;
       try {
-        text = await readLimited(body, maxBodyBytes);
+        return { status: 200, value: await read(body, maxBodyBytes), url: target };
       } catch (error) {
+        if (!body.destroyed) body.destroy();
         if (error instanceof PacerError) {
-          this.#onError?.('json', target, error);
-          throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', `${redactUrl(target)}: ${error.message}`);
+          const err = new PacerError('PACER_ERR_MARATHON_BAD_JSON', `${redactUrl(target)}: ${error.message}`);
+          this.#onError?.('json', target, err);
+          throw err;
         }
         const err = error as Error & { code?: string };
         const reason: FailureReason = /timeout/i.test(err.code ?? err.name) ? 'timeout' : 'connect';
         this.#onError?.(reason, target, err);
         throw new PacerError('PACER_ERR_MARATHON_UNAVAILABLE', `${redactUrl(target)}: ${err.code ?? err.message}`, { cause: err });
-      }
-      try {
-        return { status: 200, json: JSON.parse(text), url: target };
-      } catch {
-        const err = new PacerError('PACER_ERR_MARATHON_BAD_JSON', `${redactUrl(target)}: body is not JSON (${text.length} bytes)`);
-        this.#onError?.('json', target, err);
-        throw err;
       }
     }
     const err = new PacerError('PACER_ERR_MARATHON_REDIRECTS', `${redactUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
@@ -241,19 +260,43 @@ export class MarathonClient {
   }
 }
 
-/** The body as UTF-8 text, or a PacerError once it passes `maxBytes` (the rest is not read). */
-async function readLimited(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+/** The body parsed as JSON; a PacerError once it passes `maxBytes` (the rest is not read) or when it is not JSON. */
+async function readJson(body: ResponseBody, maxBytes: number): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', `body larger than ${maxBytes} bytes`);
-    }
+    if (size > maxBytes) throw tooLarge(maxBytes);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  const text = Buffer.concat(chunks, size).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', `body is not JSON (${text.length} bytes)`);
+  }
+}
+
+/** The body streamed through an AppListSplitter into `sink`, chunk by chunk; the same limits and errors as readJson. */
+async function readAppList<T>(body: ResponseBody, maxBytes: number, sink: AppListSink<T>): Promise<T> {
+  const splitter = new AppListSplitter((app) => sink.app(app));
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      splitter.write(chunk);
+    }
+    splitter.end();
+  } catch (error) {
+    if (error instanceof AppListSyntaxError) throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', error.message);
+    throw error;
+  }
+  return sink.done();
+}
+
+function tooLarge(maxBytes: number): PacerError {
+  return new PacerError('PACER_ERR_MARATHON_BAD_JSON', `body larger than ${maxBytes} bytes`);
 }
 
 /**

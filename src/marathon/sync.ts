@@ -14,7 +14,7 @@
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { decodeInfo, sameClusterInfo } from '../model/cluster.ts';
-import { AppProblemLog, decodeAppList, decodeAppResponse } from '../model/decode.ts';
+import { AppListDecoder, AppProblemLog, decodeAppResponse } from '../model/decode.ts';
 import { SUBSCRIBED_EVENT_TYPES, decodeEvent, type MarathonEvent } from '../model/events.ts';
 import { isEmptyDiff, type RoutingTable, type TableBuilder, type TableDiff, type TableOptions } from '../model/routing-table.ts';
 import {
@@ -382,17 +382,18 @@ export class SyncEngine {
     const started = performance.now();
     const epoch = this.#streamEpoch;
     try {
-      const json = await client.fetchApps();
-      const fetched = performance.now();
-      const decoded = decodeAppList(json);
-      if (!decoded.ok) throw new Error(`GET /v2/apps: ${decoded.error}`);
-      for (const problem of decoded.value.problems) logger.warn({ problem }, 'app skipped');
-      for (const p of this.#appProblems.fresh(decoded.value.apps, true)) logger.warn({ app: p.appId, problems: p.problems }, 'app definition problems');
+      // The apps are parsed and decoded one by one as they arrive: the document is never held whole.
+      const decoded = await client.fetchApps(() => {
+        const decoder = new AppListDecoder();
+        return { app: (json) => decoder.add(json), done: () => decoder.result() };
+      });
+      for (const problem of decoded.problems) logger.warn({ problem }, 'app skipped');
+      for (const p of this.#appProblems.fresh(decoded.apps, true)) logger.warn({ app: p.appId, problems: p.problems }, 'app definition problems');
       if (this.#stopped) return;
       const journal = this.#resyncJournal;
       this.#missingApps.clear();
-      const decodedAt = performance.now();
-      let snapshot = mergeFullFetch(this.#snapshot, decoded.value.apps, this.#tombstones);
+      const fetched = performance.now();
+      let snapshot = mergeFullFetch(this.#snapshot, decoded.apps, this.#tombstones);
       const replay = applyEvents(snapshot, journal, this.#tombstones);
       snapshot = replay.snapshot;
       this.#snapshot = snapshot;
@@ -415,11 +416,11 @@ export class SyncEngine {
           tasks: countTasks(snapshot),
           version: this.table.version,
           ms: Math.round(seconds * 1000),
-          // Where the time went: GET and JSON.parse, decode, merge into the snapshot, table build, consumers (proxy, DNS, …).
+          // Where the time went: GET with each app parsed and decoded as it arrives, merge into the
+          // snapshot, table build, consumers (proxy, DNS, …).
           phasesMs: {
             fetch: Math.round(fetched - started),
-            decode: Math.round(decodedAt - fetched),
-            merge: Math.round(merged - decodedAt),
+            merge: Math.round(merged - fetched),
             table: Math.round(seconds * 1000 - (merged - started) - consumersMs),
             consumers: Math.round(consumersMs),
           },

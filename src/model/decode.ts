@@ -611,25 +611,40 @@ function decodeAppSafely(json: unknown): Result<DecodedApp> {
 }
 
 /**
- * `{"apps":[…]}` → per-app results. A bad app does not sink the others: it is left out and its reason
- * is listed in the top-level `problems`; each decoded app keeps its own `problems`.
+ * `/v2/apps`' apps decoded one at a time, as they arrive (the client streams the list): `add` each
+ * element of `apps[]` in order, then take the `result`. A bad app does not sink the others: it is
+ * left out and its reason is listed in the top-level `problems`; each decoded app keeps its own.
  */
+export class AppListDecoder {
+  readonly #apps: DecodedApp[] = [];
+  readonly #problems: string[] = [];
+  #index = 0;
+  #skipped = 0;
+
+  add(json: unknown): void {
+    const index = this.#index++;
+    const r = decodeAppSafely(json);
+    if (r.ok) this.#apps.push(r.value);
+    else if (++this.#skipped <= MAX_PROBLEMS_PER_APP) this.#problems.push(`apps[${index}] skipped: ${r.error}`);
+  }
+
+  result(): { readonly apps: readonly DecodedApp[]; readonly problems: readonly string[] } {
+    const problems = [...this.#problems];
+    if (this.#skipped > MAX_PROBLEMS_PER_APP) problems.push(`… and ${this.#skipped - MAX_PROBLEMS_PER_APP} more apps skipped`);
+    return { apps: this.#apps, problems };
+  }
+}
+
+/** `{"apps":[…]}` already parsed → per-app results (as `AppListDecoder`). */
 export function decodeAppList(
   json: unknown,
 ): Result<{ readonly apps: readonly DecodedApp[]; readonly problems: readonly string[] }> {
   if (!isObject(json)) return fail(`app list is ${show(json)}, not an object`);
   const list = json['apps'];
   if (!Array.isArray(list)) return fail(`app list has no "apps" array (apps is ${show(list)})`);
-  const apps: DecodedApp[] = [];
-  const problems: string[] = [];
-  let skipped = 0;
-  for (let i = 0; i < list.length; i++) {
-    const r = decodeAppSafely(list[i]);
-    if (r.ok) apps.push(r.value);
-    else if (++skipped <= MAX_PROBLEMS_PER_APP) problems.push(`apps[${i}] skipped: ${r.error}`);
-  }
-  if (skipped > MAX_PROBLEMS_PER_APP) problems.push(`… and ${skipped - MAX_PROBLEMS_PER_APP} more apps skipped`);
-  return ok({ apps, problems });
+  const decoder = new AppListDecoder();
+  for (let i = 0; i < list.length; i++) decoder.add(list[i]);
+  return ok(decoder.result());
 }
 
 /** `{"app":{…}}` from `GET /v2/apps/{id}`. */

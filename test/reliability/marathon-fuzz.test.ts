@@ -382,9 +382,10 @@ describe('the Marathon client against a hostile server', () => {
         if (!res.writableFinished) closedEarly++;
       });
       if (req.url?.startsWith('/v2/apps?')) {
-        // An endless body: 64 KiB chunks until the client goes away.
+        // An endless app list: well-formed apps in 64 KiB chunks until the client goes away.
         res.writeHead(200, { 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(64 * 1024, 'x');
+        res.write('{"apps":[');
+        const chunk = Buffer.from('{"id":"/endless"},'.repeat(3641));
         const pump = () => {
           while (!res.destroyed && res.write(chunk));
           if (!res.destroyed) res.once('drain', pump);
@@ -418,7 +419,10 @@ describe('the Marathon client against a hostile server', () => {
     const errors: string[] = [];
     const client = new MarathonClient({ urls: [base], timeoutMs: 2_000, maxBodyBytes: 1024 * 1024, onError: (reason) => errors.push(reason) });
     try {
-      await expect(client.fetchApps()).rejects.toThrow(/body larger than 1048576 bytes/);
+      let apps = 0;
+      await expect(client.fetchApps(() => ({ app: () => void apps++, done: () => apps }))).rejects.toThrow(/body larger than 1048576 bytes/);
+      // The apps were taken one by one as they came, up to the limit.
+      expect(apps).toBeGreaterThan(50_000);
       // Single-app answers get a sixteenth of the limit (64 KiB here).
       await expect(client.fetchApp('/big')).rejects.toThrow(/body larger than 65536 bytes/);
       // A body cut short and an HTML page are failures too, never a throw of another kind.

@@ -374,7 +374,7 @@ describe('Marathon faults, while a healthy app keeps serving', () => {
     await staleButServing();
     const r = await ready();
     expect(r.status).toBe(200);
-    expect(r.body.lastSyncError).toMatch(/body is not JSON/);
+    expect(r.body.lastSyncError).toMatch(/the document ends early at byte/);
     const changed = await scale('/rel/changing', 2);
     await servingHealthy();
     await clearFaults();
