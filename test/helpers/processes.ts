@@ -4,10 +4,21 @@
  * PID in `stop()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/pacer.js', import.meta.url));
+
+/**
+ * The node flags of bin/pacer.js' `#!/usr/bin/env -S node …` line. The processes here are started
+ * with the pinned node (`process.execPath`, not the `#!` line's node from PATH), so they get the
+ * flags passed by hand: tests and benches run pacer as users do.
+ */
+export const PACER_NODE_FLAGS: readonly string[] = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '')?.[1] ?? '')
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -18,7 +29,7 @@ export interface Proc {
 }
 
 function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}): { proc: Proc; lines: AsyncIterable<string> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...PACER_NODE_FLAGS, BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -160,7 +171,7 @@ export async function startDemo(args: readonly string[] = []): Promise<PacerProc
 /** Run the command to completion and collect its output. */
 export function runPacer(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...PACER_NODE_FLAGS, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validate } from './json-schema.ts';
+import { PACER_NODE_FLAGS } from '../helpers/processes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(`${root}${path}`, 'utf8');
@@ -98,7 +99,7 @@ describe('docker/Dockerfile (lint)', () => {
     const health = final.find((i) => i.op === 'HEALTHCHECK');
     expect(health?.args).toContain('/health');
     const entrypoint = final.find((i) => i.op === 'ENTRYPOINT')?.args ?? '';
-    expect(JSON.parse(entrypoint)).toEqual(['/usr/bin/tini', '--', 'node', 'bin/pacer.js']);
+    expect(JSON.parse(entrypoint)).toEqual(['/usr/bin/tini', '--', 'node', ...PACER_NODE_FLAGS, 'bin/pacer.js']);
     const labels = final.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
     for (const key of ['title', 'description', 'version', 'licenses']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
     expect(ins.some((i) => i.op === 'ADD' && /https?:\/\//.test(i.args))).toBe(false);
@@ -118,6 +119,12 @@ describe('docker/Dockerfile (lint)', () => {
     for (const path of ['package.json', 'package-lock.json', 'bin/', 'src/', 'config/']) expect(ignore).toContain(`!${path}`);
     const entry = read('bin/pacer.js');
     expect(entry).toContain('../src/cli/main.ts');
+  });
+
+  it('runs node with the flags of bin/pacer.js everywhere: its #! line, the image, `npm start`', () => {
+    expect(PACER_NODE_FLAGS).toEqual(['--max-semi-space-size=16']);
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['start']).toBe(`node ${PACER_NODE_FLAGS.join(' ')} bin/pacer.js`);
   });
 });
 
