@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { RoutingTable } from '../model/routing-table.ts';
 import type { SyncStatus } from '../marathon/sync.ts';
+import { exposition } from '../metrics/exposition.ts';
 import { routesView } from './routes-view.ts';
 import { statusPage, type StatusSources } from './status-page.ts';
 
@@ -57,6 +58,19 @@ export function sendText(res: ServerResponse, status: number, body: string, cont
   res.end(body);
 }
 
+/** Resolves when `res` can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 export function coreRoutes(sources: StatusSources): AdminRoutes {
   const routes = new AdminRoutes();
   const alive: AdminHandler = (_req, res) => sendText(res, 200, 'OK\n');
@@ -85,8 +99,17 @@ export function coreRoutes(sources: StatusSources): AdminRoutes {
   routes.add('/', statusPage(sources));
   routes.add('/routes', (_req, res) => sendJson(res, 200, routesView(sources.table())));
   routes.add('/metrics', async (_req, res) => {
-    const text = await sources.metrics.registry.metrics();
-    sendText(res, 200, text, sources.metrics.registry.contentType);
+    // Streamed, chunk by chunk as the socket drains (src/metrics/exposition.ts): at 100,000
+    // backends the text is megabytes, and building it whole blocked the proxy for up to a second.
+    const chunks = exposition(sources.metrics.registry);
+    const first = await chunks.next();
+    res.writeHead(200, { 'content-type': sources.metrics.registry.contentType, 'cache-control': 'no-store' });
+    if (!first.done && !res.write(first.value)) await drained(res);
+    for await (const chunk of chunks) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await drained(res);
+    }
+    res.end();
   });
   return routes;
 }

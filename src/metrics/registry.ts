@@ -26,9 +26,14 @@ export type Metrics = { readonly [K in Exclude<MetricKey, CollectedKey>]: Instru
   readonly [K in CollectedKey]: CollectedMetric;
 } & { readonly registry: Registry };
 
-/** Writes the series of one source into a scrape: `out.push({ labels, value })`. */
+/**
+ * Writes the series of one source into a scrape: `collect` as values (`out.push({ labels, value })`,
+ * for prom-client's `metrics()` and `getMetricsAsJSON()`), `text` as sample lines of the text format
+ * (for the streamed `/metrics`, src/metrics/exposition.ts). Both write the same series.
+ */
 export interface SeriesSource {
   collect(metric: CollectedMetric, out: MetricValue<string>[]): void;
+  text(metric: CollectedMetric): string;
 }
 
 /**
@@ -67,6 +72,11 @@ export class CollectedMetric {
     // prom-client's typings say an enum; its registry writes `type` as the text it is ('gauge').
     const data = { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
     return Promise.resolve(data as unknown as MetricObjectWithValues<MetricValue<string>>);
+  }
+
+  /** The sample lines of each source in turn (see `exposition`). */
+  *textBySource(): Generator<string> {
+    for (const source of this.#sources) yield source.text(this);
   }
 
   /** `registry.resetMetrics()`: the values are the sources' own state; nothing to reset here. */
