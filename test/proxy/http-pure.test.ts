@@ -1,6 +1,6 @@
 /** The pure parts of the HTTP proxy: vhost/path rule order, and header handling. */
 import { describe, expect, it } from 'vitest';
-import { cookieValue, hostName, stripResponseHeaders, upgradeRequestHead, upstreamRequestHeaders } from '../../src/proxy/http/headers.ts';
+import { cookieValue, hostName, upgradeRequestHead, upstreamRequestHeaders } from '../../src/proxy/http/headers.ts';
 import { VhostRouter, type RouteSource } from '../../src/proxy/http/router.ts';
 
 function src(target: string, appId: string, vhosts: string[], paths: string[] = [], weight = 0, servicePort = 10000): RouteSource<string> {
@@ -58,11 +58,6 @@ describe('headers', () => {
     expect(get('x-forwarded-port')).toBe('80');
     expect(get('forwarded')).toBe('for=1.1.1.1, for="[::1]";proto=http');
     expect(out.filter((x) => x.toLowerCase() === 'x-forwarded-proto')).toHaveLength(1);
-  });
-
-  it('strips hop-by-hop headers from responses', () => {
-    const h: Record<string, string | string[] | undefined> = { connection: 'close, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] };
-    expect(stripResponseHeaders(h)).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
   });
 
   it('keeps Connection and Upgrade on an upgrade request head', () => {

@@ -121,17 +121,6 @@ export function requestHead(method: string, path: string, headers: readonly stri
   return `${head}\r\n`;
 }
 
-/**
- * Removes hop-by-hop headers from an upstream response's headers (undici's lower-cased object), in
- * place, and returns it.
- */
-export function stripResponseHeaders<H extends Record<string, string | string[] | undefined>>(headers: H): H {
-  const named = connectionTokens(headers['connection']);
-  for (const name of HOP_BY_HOP) delete headers[name];
-  if (named) for (const name of named) delete headers[name];
-  return headers;
-}
-
 /** Host header → lower-case host name without the port (`Web.Example.com:8080` → `web.example.com`). */
 export function hostName(host: string | undefined): string {
   if (!host) return '';
