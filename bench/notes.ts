@@ -22,6 +22,11 @@ export const NOTES = `- **Proxy** (bench/proxy.ts, the logic of bench/proxy-quic
 - **Events** (bench/events.ts): the event's own \`timestamp\` (written by the emulator, ms resolution,
   same clock) to the first response from a new task through pacer, to the last request sent that a
   killed task answered, and to the first A (its IP) and SRV (3 targets) answer from pacer's DNS.
+  Two warm-up cycles run first and are not counted (the first cycle ran pacer's paths cold: 15-23
+  ms where the next ones took 3-10). With 25 counted events the p99 is their maximum, so one
+  cycle delayed by the load on the shared cores (the 4 request loops, the emulator, the backend)
+  decides it: the same code measured 17 ms, 20.3 ms and 24 ms p99 in three runs in one afternoon
+  (and the code of the session's start 33 ms in the same hour), with p50 at 6.3-6.7 ms throughout.
 - **Scale** (bench/scale.ts, bench/marathon-static.ts): creating 10,000 apps through the emulator's
   API takes far too long for a 15-minute run (about 150 s per 1,000 apps of 10 tasks, growing with
   the number of apps), so the bench captures one app and one task from the emulator as templates
