@@ -103,6 +103,9 @@ describe('Marathon faults', () => {
 
   it('survives a leader change: reconnects to the new leader and catches up', async () => {
     await fetch(`${emulator.control}/faults`, { method: 'DELETE' });
+    // The stream may still be waiting out the backoff from the 5xx before: a leader change then
+    // closes nothing, and the reconnect goes to the new leader without a close to count.
+    await waitFor('the stream to be up before the leader change', async () => ((await metric(pacer.admin, 'pacer_marathon_stream_connected')) === 1 ? true : undefined), 15_000);
     const reconnects = await metric(pacer.admin, 'pacer_marathon_stream_reconnects_total');
     await emulator.post('/faults', { kind: 'leader-change' });
     await waitFor('the stream to reconnect', async () =>
