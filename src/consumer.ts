@@ -12,6 +12,11 @@ export interface Consumer {
   readonly name: string;
   /** Take a new table. Throwing is a bug: it is logged and counted, and the sync goes on. */
   apply(table: RoutingTable, diff: TableDiff): void;
+  /**
+   * Why this consumer cannot serve yet, if it cannot (the DNS server before its first zone is
+   * built): `/ready` answers 503 and shows the reason meanwhile.
+   */
+  readonly pending?: () => string | undefined;
   /** Admin endpoints this consumer serves (e.g. Mesos-DNS's /v1 API). */
   registerRoutes?(routes: AdminRoutes): void;
   /** Stop accepting; let what is in flight finish, for at most `graceMs`. */

@@ -111,7 +111,8 @@ export async function startPacer(settings: PacerSettings, logger: Logger): Promi
     },
   });
 
-  const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION, changes });
+  const pending = () => consumers.map((c) => c.pending?.()).filter((reason): reason is string => reason !== undefined);
+  const routes = coreRoutes({ table: () => sync.table, status: () => sync.status, metrics, version: VERSION, changes, pending });
   for (const consumer of consumers) consumer.registerRoutes?.(routes);
   const admin = createAdminServer(routes, logger);
   try {

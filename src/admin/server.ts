@@ -18,6 +18,8 @@ export interface AdminSources {
   readonly status: () => SyncStatus;
   readonly metrics: Metrics;
   readonly version: string;
+  /** Why a part of pacer cannot serve yet (see Consumer.pending); `/ready` is 503 while any can't. */
+  readonly pending?: () => readonly string[];
 }
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -77,14 +79,19 @@ export function coreRoutes(sources: StatusSources): AdminRoutes {
   routes.add('/health', alive);
   // marathon-lb's monitor-uri, kept so existing health checks of the LB app keep working.
   routes.add('/_haproxy_health_check', alive);
-  // 503 only until the first complete sync. After that, 200 even while Marathon is down or the
-  // table is stale: pacer keeps serving the last good table, and a load balancer that took every
-  // pacer out of rotation because Marathon is down would turn a Marathon outage into a traffic
-  // outage. The body (and pacer_marathon_stale_seconds) tells the truth about staleness.
+  // 503 only until the first complete sync has been taken by every part (the DNS server's first
+  // zone of a big cluster is built in slices after it: `pending` says so). After that, 200 even
+  // while Marathon is down or the table is stale: pacer keeps serving the last good table, and a
+  // load balancer that took every pacer out of rotation because Marathon is down would turn a
+  // Marathon outage into a traffic outage. The body (and pacer_marathon_stale_seconds) tells the
+  // truth about staleness.
   routes.add('/ready', (_req, res) => {
     const status = sources.status();
+    const pending = status.ready ? (sources.pending?.() ?? []) : [];
+    const ready = status.ready && pending.length === 0;
     const body = {
-      ready: status.ready,
+      ready,
+      pending,
       stale: status.stale ?? false,
       staleSeconds: Math.round((status.staleSeconds ?? 0) * 10) / 10,
       marathon: status.marathon,
@@ -94,7 +101,7 @@ export function coreRoutes(sources: StatusSources): AdminRoutes {
       lastSyncError: status.lastSyncError ?? null,
       tableVersion: sources.table().version,
     };
-    sendJson(res, status.ready ? 200 : 503, body);
+    sendJson(res, ready ? 200 : 503, body);
   });
   routes.add('/', statusPage(sources));
   routes.add('/routes', (_req, res) => sendJson(res, 200, routesView(sources.table())));

@@ -581,6 +581,9 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     },
     ready: () => (building ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve()),
     building: () => building !== undefined,
+    // A table came and no zone answers yet: every in-zone query gets SERVFAIL until the first
+    // (sliced) build is done. A later full build keeps answering from the zone it replaces.
+    pending: () => (table !== undefined && !answerer.zone ? 'dns: the first zone is being built; queries get SERVFAIL meanwhile' : undefined),
     registerRoutes(routes: AdminRoutes) {
       registerDnsApi(routes, apiSource);
     },

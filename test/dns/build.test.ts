@@ -100,8 +100,11 @@ describe('a big first zone build', () => {
       ticks++;
     }, 1);
     try {
+      expect(dns.pending?.()).toBeUndefined();
       dns.apply(first, EMPTY_DIFF);
       expect(dns.building()).toBe(true);
+      // /ready is 503 until the first zone answers (pacer.ts asks every consumer).
+      expect(dns.pending?.()).toMatch(/first zone is being built/);
       last = performance.now();
       const ticksBefore = ticks;
 
@@ -135,6 +138,7 @@ describe('a big first zone build', () => {
 
       await dns.ready();
       expect(dns.building()).toBe(false);
+      expect(dns.pending?.()).toBeUndefined();
       expect(ticks - ticksBefore, 'the interval fired between slices').toBeGreaterThanOrEqual(10);
       expect(longestGap, 'the longest the event loop was blocked (ms)').toBeLessThan(1_000);
 
@@ -173,6 +177,8 @@ describe('a big first zone build', () => {
     const renamed = builder.build({ apps, info: { ...INFO, frameworkName: 'marathon-user' } }).table;
     dns.apply(renamed, EMPTY_DIFF);
     expect(dns.building()).toBe(true);
+    // The zone it has keeps answering: nothing for /ready to wait for.
+    expect(dns.pending?.()).toBeUndefined();
     // The previous zone, whole, until the new one is swapped in.
     expect(await addresses(port, 'app1-g1.marathon.mesos')).toHaveLength(TASKS);
     expect(rcode(await udpExchange(port, query('app1-g1.marathon-user.mesos', TYPE.A)))).toBe(NXDOMAIN);
