@@ -7,7 +7,7 @@
  * sources' state, in chunks of about 64 KB: the caller writes each to the socket and waits for it
  * to drain, so a scrape takes its turns with the proxy's traffic.
  */
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { CollectedMetric } from './registry.ts';
 
 const CHUNK_CHARS = 64 * 1024;
@@ -27,10 +27,11 @@ export function sampleValue(value: number): string {
 
 /**
  * The registry's text exposition, family by family. A registry whose `metrics()` was replaced (the
- * primary of `--workers`, which merges its workers' series) is written as that one string.
+ * primary of `--workers`, which merges its workers' series), or that speaks OpenMetrics rather than
+ * Prometheus' text format, is written as prom-client's one string.
  */
 export async function* exposition(registry: Registry): AsyncGenerator<string> {
-  if (Object.hasOwn(registry, 'metrics')) {
+  if (Object.hasOwn(registry, 'metrics') || registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) {
     yield await registry.metrics();
     return;
   }
