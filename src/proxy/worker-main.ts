@@ -1,13 +1,15 @@
 /**
  * A proxy worker of `--workers N` (started by the primary through node:cluster, see `workers.ts`):
- * runs the ordinary proxy with SO_REUSEPORT listeners, applies the tables the primary sends, and
- * answers its questions (metrics, listeners). It stops when the primary says so, or when the
- * primary is gone; signals are the primary's business (it forwards the shutdown).
+ * runs the ordinary proxy with SO_REUSEPORT listeners, applies the tables the primary sends (whole
+ * once, then what each one changed: worker-table.ts), and answers its questions (metrics,
+ * listeners). It stops when the primary says so, or when the primary is gone; signals are the
+ * primary's business (it forwards the shutdown).
  */
-import { EMPTY_TABLE } from '../model/routing-table.ts';
 import { createLogger } from '../log.ts';
+import type { TableDiff } from '../model/routing-table.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { startProxy, type ProxyConsumer } from './index.ts';
+import { WorkerTable } from './worker-table.ts';
 import { WORKER_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './workers.ts';
 
 const config = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerConfig;
@@ -17,8 +19,10 @@ const send = (message: FromWorker): void => {
   if (process.connected) process.send?.(message);
 };
 
-/** The proxy reconciles from the whole table; it reads no diff. */
-const NO_DIFF = { added: [], removed: [], changed: [], apps: [], cluster: false };
+/** The primary's table as this worker knows it (whole once, then patched with each table's changes). */
+const table = new WorkerTable();
+/** No diff: the proxy reconciles the whole table. */
+const WHOLE: TableDiff = { added: [], removed: [], changed: [], apps: [], cluster: false };
 
 let proxy: ProxyConsumer | undefined;
 let stopping = false;
@@ -38,9 +42,20 @@ process.on('disconnect', () => void stop(1_000));
 process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'pacer:table':
-      proxy?.apply({ ...EMPTY_TABLE, version: message.version, services: message.services }, NO_DIFF);
+      // Whole: the proxy reconciles every listener.
+      proxy?.apply(table.replace(message), WHOLE);
       send({ type: 'pacer:applied', version: message.version });
       return;
+    case 'pacer:changes': {
+      const patched = table.patch(message);
+      if (!patched) {
+        send({ type: 'pacer:resend' });
+        return;
+      }
+      proxy?.apply(patched.table, patched.diff);
+      send({ type: 'pacer:applied', version: message.version });
+      return;
+    }
     case 'pacer:ask':
       if (message.what === 'metrics') void metrics.registry.getMetricsAsJSON().then((value) => send({ type: 'pacer:answer', id: message.id, value }));
       else send({ type: 'pacer:answer', id: message.id, value: { listeners: proxy?.listeners() ?? [], problems: proxy?.problems() ?? [] } });

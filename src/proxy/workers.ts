@@ -18,7 +18,8 @@ import type { AdminRoutes } from '../admin/server.ts';
 import { sendJson } from '../admin/server.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import type { RoutingTable, Service } from '../model/routing-table.ts';
+import type { RoutingTable, TableDiff } from '../model/routing-table.ts';
+import { tableChanges, wholeTable, type TableChanges, type WholeTable } from './worker-table.ts';
 import type { ListenerProblem, ListenerView, ProxyConsumer, ProxyOptions } from './index.ts';
 
 /** Environment of a worker: what it needs to start its proxy. */
@@ -31,7 +32,8 @@ export interface WorkerConfig {
 
 /** Messages between the primary and a worker. */
 export type ToWorker =
-  | { readonly type: 'pacer:table'; readonly version: number; readonly services: readonly Service[] }
+  | WholeTable
+  | TableChanges
   | { readonly type: 'pacer:ask'; readonly id: number; readonly what: 'metrics' | 'listeners' }
   | { readonly type: 'pacer:stop'; readonly graceMs: number };
 
@@ -39,6 +41,8 @@ export type FromWorker =
   | { readonly type: 'pacer:ready' }
   | { readonly type: 'pacer:failed'; readonly reason: string }
   | { readonly type: 'pacer:applied'; readonly version: number }
+  /** The worker's copy does not follow the changes it got: send it the whole table. */
+  | { readonly type: 'pacer:resend' }
   | { readonly type: 'pacer:answer'; readonly id: number; readonly value: unknown };
 
 /** Proxy metrics: these come from the workers; everything else from the primary. */
@@ -65,7 +69,8 @@ class ProxyWorkers implements ProxyConsumer {
   readonly #ready = new Set<Worker>();
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; timer: NodeJS.Timeout }>();
   #nextId = 1;
-  #last: ToWorker | undefined;
+  /** The last table sent (a worker that starts, or lost track, gets it whole). */
+  #last: RoutingTable | undefined;
   #stopping = false;
   #problems: readonly ListenerProblem[] = [];
   #listeners: readonly ListenerView[] = [];
@@ -91,8 +96,12 @@ class ProxyWorkers implements ProxyConsumer {
         switch (message.type) {
           case 'pacer:ready':
             this.#ready.add(worker);
-            if (this.#last) worker.send(this.#last);
+            if (this.#last) worker.send(wholeTable(this.#last));
             resolve();
+            return;
+          case 'pacer:resend':
+            this.#logger.warn({ pid: worker.process.pid }, 'proxy worker lost track of the table; sending it whole');
+            if (this.#last && worker.isConnected()) worker.send(wholeTable(this.#last));
             return;
           case 'pacer:failed':
             reject(new Error(`proxy worker failed to start: ${message.reason}`));
@@ -122,9 +131,12 @@ class ProxyWorkers implements ProxyConsumer {
     });
   }
 
-  apply(table: RoutingTable): void {
-    const message: ToWorker = { type: 'pacer:table', version: table.version, services: table.services };
-    this.#last = message;
+  apply(table: RoutingTable, diff?: TableDiff): void {
+    // What changed when this table follows the last one sent (every ready worker has that one);
+    // the whole table otherwise.
+    const follows = diff !== undefined && this.#last !== undefined && table.version === this.#last.version + 1;
+    const message: ToWorker = follows ? tableChanges(table, diff) : wholeTable(table);
+    this.#last = table;
     for (const w of this.#ready) if (w.isConnected()) w.send(message);
   }
 
