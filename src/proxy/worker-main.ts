@@ -30,6 +30,8 @@ let stopping = false;
 async function stop(graceMs: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // This process ignores SIGTERM: a close that hung would leave an orphan nobody stops.
+  setTimeout(() => process.exit(0), graceMs + 2_000).unref();
   await proxy?.close(graceMs);
   logger.flush();
   process.exit(0);
