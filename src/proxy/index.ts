@@ -17,6 +17,7 @@ import type { AdminRoutes } from '../admin/server.ts';
 import { sendJson } from '../admin/server.ts';
 import type { Consumer } from '../consumer.ts';
 import type { Logger } from '../log.ts';
+import { ListenerLog } from './listener-log.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { isEmptyDiff, type RoutingTable, type Service, type TableDiff } from '../model/routing-table.ts';
 import type { BalanceAlgorithm, Upstream } from './balancer.ts';
@@ -128,6 +129,8 @@ class Proxy implements ProxyConsumer {
   readonly name = 'proxy';
   readonly #options: ProxyOptions;
   readonly #logger: Logger;
+  /** Listener opened / bind failed lines, one per listener or one for many (listener-log.ts). */
+  readonly #listenerLog: ListenerLog;
   readonly #metrics: Metrics;
   readonly #upstreamTimeouts: UpstreamTimeouts;
   readonly #tcp: TcpTimeouts;
@@ -167,6 +170,7 @@ class Proxy implements ProxyConsumer {
   constructor(options: ProxyOptions, logger: Logger, metrics: Metrics) {
     this.#options = options;
     this.#logger = logger;
+    this.#listenerLog = new ListenerLog(logger);
     this.#metrics = metrics;
     this.#upstreamTimeouts = {
       connectTimeoutMs: options.connectTimeoutMs,
@@ -582,13 +586,13 @@ class Proxy implements ProxyConsumer {
     listener.listen().then(
       () => {
         if (this.#clearBindFailure(`tcp ${key}`)) this.#refreshSoon();
-        this.#logger.info({ listener: `tcp ${key}`, service: listener.runtime.label, mode: listener.runtime.mode }, 'listener open');
+        this.#listenerLog.opened({ listener: `tcp ${key}`, service: listener.runtime.label, mode: listener.runtime.mode });
       },
       (error: NodeJS.ErrnoException) => {
         if (this.#listeners.get(key) === listener) this.#listeners.delete(key);
         const problem: ListenerProblem = { kind: 'bind', listener: `tcp ${key}`, services: [listener.runtime.label], reason: error.code ?? error.message };
         this.#setBindFailure(`tcp ${key}`, { retryAt: Date.now() + BIND_RETRY_MS, problem });
-        this.#logger.error({ listener: problem.listener, service: listener.runtime.label, reason: problem.reason }, 'cannot listen on a service port; other services are unaffected');
+        this.#listenerLog.failed({ listener: problem.listener, service: listener.runtime.label, reason: problem.reason });
         this.#refreshSoon();
         this.#scheduleRetry();
       },
@@ -671,13 +675,13 @@ class Proxy implements ProxyConsumer {
         () => {
           created.ready = true;
           if (this.#clearBindFailure(`udp ${key}`)) this.#refreshSoon();
-          this.#logger.info({ listener: `udp ${key}`, service: first.key }, 'listener open');
+          this.#listenerLog.opened({ listener: `udp ${key}`, service: first.key });
         },
         (error: NodeJS.ErrnoException) => {
           if (this.#udp.get(key) === created) this.#udp.delete(key);
           const problem: ListenerProblem = { kind: 'bind', listener: `udp ${key}`, services: [first.key], reason: error.code ?? error.message };
           this.#setBindFailure(`udp ${key}`, { retryAt: Date.now() + BIND_RETRY_MS, problem });
-          this.#logger.error({ listener: problem.listener, service: first.key, reason: problem.reason }, 'cannot listen on a service port; other services are unaffected');
+          this.#listenerLog.failed({ listener: problem.listener, service: first.key, reason: problem.reason });
           this.#metrics.proxyUdpFlows.remove({ service: first.key });
           this.#refreshSoon();
           this.#scheduleRetry();

@@ -76,12 +76,15 @@ for (let i = 0; i < APPS; i++) {
 const builder = new TableBuilder({ groups: ['external'], strictMode: false, healthCheck: true, bind: '0.0.0.0' });
 let built = builder.build({ apps });
 
-// Count `listener open` lines instead of writing them anywhere.
+// Count the listeners that opened (`listener open` lines, and the `count` of `listeners open` ones)
+// instead of writing them anywhere.
 let opened = 0;
 const sink = new Writable({
   write(chunk: Buffer, _encoding, done) {
-    const text = chunk.toString();
-    for (let i = text.indexOf('listener open'); i >= 0; i = text.indexOf('listener open', i + 1)) opened++;
+    for (const line of chunk.toString().split('\n')) {
+      if (line.includes('"msg":"listener open"')) opened++;
+      else if (line.includes('"msg":"listeners open"')) opened += (JSON.parse(line) as { count: number }).count;
+    }
     done();
   },
 });
