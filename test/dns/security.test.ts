@@ -16,6 +16,7 @@ import { canonicalAddress } from '../../src/dns/forward.ts';
 import { TYPE } from '../../src/dns/wire.ts';
 import { freePort, parse, query, tcpExchange, udpExchange } from '../helpers/dns.ts';
 import { app, appState, snapshotOf, task } from '../helpers/model-data.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -36,11 +37,7 @@ async function start(extra: Partial<DnsOptions> = {}, context: Partial<DnsContex
 
 /** Poll `fn` until it returns true, or fail at the deadline. */
 async function until(what: string, fn: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, fn, timeoutMs, 5);
 }
 
 /** Records process-level failures while a test runs (they must never fire). */

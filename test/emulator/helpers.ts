@@ -1,17 +1,12 @@
 // Test helpers: a raw-socket SSE client (sees the exact bytes) and deadline-bound waiting.
 import net from 'node:net';
+import { waitFor } from '../helpers/processes.ts';
 
 export type Obj = Record<string, unknown>;
 
-/** Polls `fn` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Polls `fn` until it returns a truthy value; throws after `timeoutMs` (waitFor, truthy). */
+export function waitUntil<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
+  return waitFor(what, async () => (await fn()) || undefined, timeoutMs, 5) as Promise<NonNullable<T>>;
 }
 
 export interface SseEvent {

@@ -180,14 +180,22 @@ export function runPacer(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
-/** Poll `probe` until it returns a value other than undefined, or fail after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000, intervalMs = 20): Promise<T> {
+/**
+ * Poll `probe` until it returns a value other than undefined or false, or fail after `timeoutMs`
+ * (a throw counts as not yet, and is quoted if time runs out). The one polling loop of the tests.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 5_000,
+  intervalMs = 20,
+): Promise<Exclude<T, false>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== false) return value as Exclude<T, false>;
     } catch (error) {
       lastError = error;
     }

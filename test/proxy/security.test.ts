@@ -13,6 +13,7 @@ import { VhostRouter } from '../../src/proxy/http/router.ts';
 import { freePort } from './helpers.ts';
 import { rawConnect } from '../helpers/raw-socket.ts';
 import { LIMITS, connectionBudget, makeRuntime, makeService, rawBackend, serviceListener, type RawBackend, type Timeouts } from './inproc.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -261,9 +262,5 @@ describe('9: TLS on a service port', () => {
 });
 
 async function waitUntil(test: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, test, timeoutMs, 10);
 }

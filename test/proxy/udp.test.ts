@@ -5,13 +5,10 @@ import type { Balancer, Upstream } from '../../src/proxy/balancer.ts';
 import { createBalancer } from '../../src/proxy/balancers/index.ts';
 import { UdpProxy } from '../../src/proxy/udp.ts';
 import type { UdpProxyOptions } from '../../src/proxy/udp.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 async function waitUntil(fn: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, fn, timeoutMs, 5);
 }
 
 /** Everything a test opens, closed after it. */

@@ -3,6 +3,7 @@
  * (what pacer forwards must be unambiguous to it), and a raw `net` client.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { waitFor } from '../helpers/processes.ts';
 
 /** One complete request the backend parsed. */
 export interface SeenRequest {
@@ -171,11 +172,7 @@ export function statusLines(data: string): string[] {
   return data.match(/HTTP\/1\.[01] \d{3}[^\r\n]*/g) ?? [];
 }
 
-/** Poll `probe` until it is true, or fail after `timeoutMs`. */
+/** Poll `probe` until it is true, or fail after `timeoutMs` (waitFor with this file's defaults). */
 export async function eventually(what: string, probe: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, probe, timeoutMs, 10);
 }
