@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MAX_SERVICE_LINES, logTableChange } from '../../src/admin/change-log.ts';
-import { createLogger } from '../../src/log.ts';
 import { TableBuilder } from '../../src/model/routing-table.ts';
+import { logLines } from '../helpers/log-lines.ts';
 import { app, appState, port, snapshotOf, task } from '../helpers/model-data.ts';
 
-/** A logger whose lines land in `lines`, parsed (pino writes one JSON object a line). */
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
+const capture = () => logLines('info');
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 10));
 

@@ -1,18 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.ts';
 import { ListenerLog, MAX_LISTENER_LINES } from '../../src/proxy/listener-log.ts';
+import { logLines } from '../helpers/log-lines.ts';
 
 function capture(): { log: ListenerLog; lines: () => Promise<Record<string, unknown>[]> } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  const log = new ListenerLog(createLogger('info', sink));
-  return { log, lines: async () => (await new Promise((resolve) => setTimeout(resolve, 20)), lines) };
+  const { logger, lines } = logLines('info');
+  return { log: new ListenerLog(logger), lines: async () => (await new Promise((resolve) => setTimeout(resolve, 20)), lines) };
 }
 
 describe('the listener log', () => {
