@@ -7,7 +7,7 @@
  * sources' state, in chunks of about 64 KB: the caller writes each to the socket and waits for it
  * to drain, so a scrape takes its turns with the proxy's traffic.
  */
-import { Registry } from 'prom-client';
+import { Registry, type MetricValue } from 'prom-client';
 import { CollectedMetric } from './registry.ts';
 
 const CHUNK_CHARS = 64 * 1024;
@@ -52,4 +52,56 @@ function* collectedText(metric: CollectedMetric): Generator<string> {
     }
   }
   if (out !== '') yield out;
+}
+
+/** One collected family's series in a form that crosses IPC cheaply: label values joined by NUL, and the values. */
+export interface PackedSeries {
+  readonly keys: readonly string[];
+  readonly values: readonly number[];
+}
+
+/** The series of a collected family, packed (a `--workers` worker's answer to the primary). */
+export function packSeries(metric: CollectedMetric): PackedSeries {
+  const out: MetricValue<string>[] = [];
+  for (const source of metric.sources()) source.collect(metric, out);
+  const names = metric.labelNames;
+  const keys = new Array<string>(out.length);
+  const values = new Array<number>(out.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i]!;
+    keys[i] = names.length === 2 ? `${String(v.labels[names[0]!] ?? '')}\u0000${String(v.labels[names[1]!] ?? '')}` : names.map((n) => String(v.labels[n] ?? '')).join('\u0000');
+    values[i] = v.value;
+  }
+  return { keys, values };
+}
+
+/**
+ * The text of one collected family (a per-backend gauge or counter) from the packed series of
+ * several processes (the `--workers` primary's merge), series with the same labels merged by `max`
+ * or `sum`. At 10,000 apps × 10 tasks that is 100,000 series per worker: as objects through IPC and
+ * prom-client's AggregatorRegistry, a scrape held the primary's loop for 1.2-1.9 s.
+ */
+export function mergedSeriesText(
+  metric: { readonly name: string; readonly help: string; readonly type: string; readonly labelNames: readonly string[] },
+  packs: readonly PackedSeries[],
+  merge: 'max' | 'sum',
+): string {
+  const merged = new Map<string, number>();
+  for (const pack of packs) {
+    for (let i = 0; i < pack.keys.length; i++) {
+      const key = pack.keys[i]!;
+      const value = pack.values[i]!;
+      const seen = merged.get(key);
+      merged.set(key, seen === undefined ? value : merge === 'max' ? Math.max(seen, value) : seen + value);
+    }
+  }
+  const help = metric.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  const chunks: string[] = [`# HELP ${metric.name} ${help}\n# TYPE ${metric.name} ${metric.type}\n`];
+  for (const [key, value] of merged) {
+    const labelValues = key.split('\u0000');
+    let pairs = '';
+    for (let i = 0; i < metric.labelNames.length; i++) pairs += `${i === 0 ? '' : ','}${metric.labelNames[i]!}="${escapeLabelValue(labelValues[i] ?? '')}"`;
+    chunks.push(`${metric.name}{${pairs}} ${sampleValue(value)}\n`);
+  }
+  return chunks.join('');
 }

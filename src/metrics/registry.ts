@@ -74,6 +74,11 @@ export class CollectedMetric {
     return Promise.resolve(data as unknown as MetricObjectWithValues<MetricValue<string>>);
   }
 
+  /** The sources writing this family's series now. */
+  sources(): Iterable<SeriesSource> {
+    return this.#sources;
+  }
+
   /** The sample lines of each source in turn (see `exposition`). */
   *textBySource(): Generator<string> {
     for (const source of this.#sources) yield source.text(this);

@@ -10,7 +10,7 @@ import type { TableDiff } from '../model/routing-table.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { startProxy, type ProxyConsumer } from './index.ts';
 import { WorkerTable } from './worker-table.ts';
-import { WORKER_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './workers.ts';
+import { WORKER_ENV, workerMetrics, type FromWorker, type ToWorker, type WorkerConfig } from './workers.ts';
 
 const config = JSON.parse(process.env[WORKER_ENV] ?? '{}') as WorkerConfig;
 const logger = createLogger(config.logLevel as Parameters<typeof createLogger>[0]).child({ worker: process.pid });
@@ -59,7 +59,7 @@ process.on('message', (message: ToWorker) => {
       return;
     }
     case 'pacer:ask':
-      if (message.what === 'metrics') void metrics.registry.getMetricsAsJSON().then((value) => send({ type: 'pacer:answer', id: message.id, value }));
+      if (message.what === 'metrics') void workerMetrics(metrics).then((value) => send({ type: 'pacer:answer', id: message.id, value }));
       else send({ type: 'pacer:answer', id: message.id, value: { listeners: proxy?.listeners() ?? [], problems: proxy?.problems() ?? [] } });
       return;
     case 'pacer:stop':

@@ -7,9 +7,10 @@
  * kernel spreads new connections over the workers (no hand-off through the primary).
  *
  * Admin and metrics stay in the primary: `/metrics` merges the proxy's series of every worker
- * (prom-client's `AggregatorRegistry`: counters and histograms summed; `pacer_backend_up` and
- * `pacer_listener_problems` taken as the maximum) with the primary's own; `/proxy/listeners` asks
- * the first worker. A worker that dies is started again and gets the current table.
+ * (counters and histograms summed; `pacer_backend_up` and `pacer_listener_problems` taken as the
+ * maximum: prom-client's `AggregatorRegistry`, except for the per-backend families, which come
+ * packed and are merged by src/metrics/exposition.ts) with the primary's own; `/proxy/listeners`
+ * asks the first worker. A worker that dies is started again and gets the current table.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,8 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import type { AdminRoutes } from '../admin/server.ts';
 import { sendJson } from '../admin/server.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics/registry.ts';
+import { mergedSeriesText, packSeries, type PackedSeries } from '../metrics/exposition.ts';
+import { CollectedMetric, type Metrics } from '../metrics/registry.ts';
 import type { RoutingTable, TableDiff } from '../model/routing-table.ts';
 import { tableChanges, wholeTable, type TableChanges, type WholeTable } from './worker-table.ts';
 import type { ListenerProblem, ListenerView, ProxyConsumer, ProxyOptions } from './index.ts';
@@ -44,6 +46,23 @@ export type FromWorker =
   /** The worker's copy does not follow the changes it got: send it the whole table. */
   | { readonly type: 'pacer:resend' }
   | { readonly type: 'pacer:answer'; readonly id: number; readonly value: unknown };
+
+/** A worker's answer to 'metrics': its families as prom-client JSON, the collected ones packed. */
+export interface WorkerMetrics {
+  readonly families: readonly MetricObjectWithValues<MetricValue<string>>[];
+  readonly collected: Readonly<Record<string, PackedSeries>>;
+}
+
+/** What a worker answers when the primary asks for its metrics. */
+export async function workerMetrics(metrics: Metrics): Promise<WorkerMetrics> {
+  const families: MetricObjectWithValues<MetricValue<string>>[] = [];
+  const collected: Record<string, PackedSeries> = {};
+  for (const metric of metrics.registry.getMetricsAsArray() as unknown[]) {
+    if (metric instanceof CollectedMetric) collected[metric.name] = packSeries(metric);
+    else families.push(await (metric as { get(): Promise<MetricObjectWithValues<MetricValue<string>>> }).get());
+  }
+  return { families, collected };
+}
 
 /** Proxy metrics: these come from the workers; everything else from the primary. */
 const PROXY_METRIC = /^pacer_(service|backend|udp|listener)_/;
@@ -164,11 +183,22 @@ class ProxyWorkers implements ProxyConsumer {
   #aggregateMetrics(): void {
     const registry = this.#metrics.registry;
     const own = registry.getMetricsAsJSON.bind(registry);
+    // The per-backend families (100,000 series per worker at 10,000 apps × 10 tasks) are merged
+    // and written here; AggregatorRegistry takes the rest.
+    const collected = [this.#metrics.proxyBackendUp, this.#metrics.proxyBackendConnectErrors, this.#metrics.proxyBackendEjections];
+    const collectedNames: ReadonlySet<string> = new Set(collected.map((c) => c.name));
     registry.metrics = async () => {
       const primary = (await own()).filter((m) => !PROXY_METRIC.test(m.name));
-      const fromWorkers = (await this.#ask('metrics', true)) as MetricObjectWithValues<MetricValue<string>>[][];
-      const proxy = fromWorkers.map((list) => list.filter((m) => PROXY_METRIC.test(m.name)).map((m) => (SAME_IN_EVERY_WORKER.has(m.name) ? { ...m, aggregator: 'max' as const } : m)));
-      return AggregatorRegistry.aggregate([primary, ...proxy]).metrics();
+      const fromWorkers = (await this.#ask('metrics', true)) as WorkerMetrics[];
+      const proxy = fromWorkers.map((answer) =>
+        answer.families.filter((m) => PROXY_METRIC.test(m.name) && !collectedNames.has(m.name)).map((m) => (SAME_IN_EVERY_WORKER.has(m.name) ? { ...m, aggregator: 'max' as const } : m)),
+      );
+      let text = await AggregatorRegistry.aggregate([primary, ...proxy]).metrics();
+      for (const c of collected) {
+        const packs = fromWorkers.map((answer) => answer.collected[c.name] ?? { keys: [], values: [] });
+        text += mergedSeriesText(c, packs, SAME_IN_EVERY_WORKER.has(c.name) ? 'max' : 'sum');
+      }
+      return text;
     };
   }
 

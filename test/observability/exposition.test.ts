@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exposition } from '../../src/metrics/exposition.ts';
+import { exposition, mergedSeriesText, packSeries } from '../../src/metrics/exposition.ts';
 import { createMetrics } from '../../src/metrics/registry.ts';
 import { ServiceMetrics, type BackendCounters } from '../../src/proxy/metrics.ts';
 
@@ -51,6 +51,28 @@ describe('the streamed /metrics exposition', () => {
     const text = chunks.join('');
     expect(lines(text)).toEqual(lines(await metrics.registry.metrics()));
     expect(text.split('\n').filter((l) => l.startsWith('pacer_backend_up{')).length).toBe(20_000);
+  });
+
+  it('packs a per-backend family for IPC and merges the packs of several workers (max for the gauge, sum for counters) into the same text', async () => {
+    const worker = (up: boolean, errors: number) => {
+      const metrics = createMetrics({ processMetrics: false });
+      new ServiceMetrics(metrics, 'svc "q" 1').serveBackends(() => [
+        { name: '10.0.0.1:1', up, connectErrors: errors, ejectionsTotal: 0 },
+        { name: '10.0.0.2:2', up: true, connectErrors: 0, ejectionsTotal: 0 },
+      ]);
+      return metrics;
+    };
+    const a = worker(false, 2);
+    const b = worker(true, 3);
+    // One pack alone: the lines the streamed exposition writes for that family.
+    const alone = mergedSeriesText(a.proxyBackendUp, [packSeries(a.proxyBackendUp)], 'max');
+    const streamedUp = (await streamed(a)).join('').split('\n').filter((l) => l.includes('pacer_backend_up')).sort();
+    expect(lines(alone)).toEqual(streamedUp);
+    const up = mergedSeriesText(a.proxyBackendUp, [packSeries(a.proxyBackendUp), packSeries(b.proxyBackendUp)], 'max');
+    expect(up).toContain('pacer_backend_up{service="svc \\"q\\" 1",backend="10.0.0.1:1"} 1\n');
+    const errors = mergedSeriesText(a.proxyBackendConnectErrors, [packSeries(a.proxyBackendConnectErrors), packSeries(b.proxyBackendConnectErrors)], 'sum');
+    expect(errors).toContain('pacer_backend_connect_errors_total{service="svc \\"q\\" 1",backend="10.0.0.1:1"} 5\n');
+    expect(errors.split('\n').filter((l) => l.startsWith('pacer_backend_connect_errors_total{'))).toHaveLength(1);
   });
 
   it("writes a registry whose metrics() was replaced (the --workers primary's merge) as that text", async () => {
