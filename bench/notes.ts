@@ -61,7 +61,8 @@ export const TRIED = `From docs/proxy.md (Performance) and docs/dns.md (Performa
   including the receiving side's work) and idle; pacer's own JavaScript is a few percent per
   function (head parse 1.8 %, prom-client histogram 1.2 %). TCP mode is a plain \`socket.pipe\` both
   ways: its profile is ≈ all the write syscall; nothing left to remove in JS.
-- **HTTP 0.46x in the 2026-11-21 12:49 run (0.64x in the run before).** pacer's own figure barely
+- **HTTP across runs: 0.46x (2026-11-21 12:49), 0.64x (the run before), 0.61x and 0.51x (two
+  runs later the same day, the code of this table).** In the 12:49 run pacer's own figure barely
   moved (6,889 vs 7,192 req/s), HAProxy's did (14,921 vs 11,319). An A/B with
   \`bench/proxy-quick.ts\` right after, the tree at the start of the session (f8f3091) against the
   end, twice: HTTP 7,965 / 8,963 vs 6,936 / 7,789 req/s, TCP 15,864 / 17,878 vs 15,298 / 14,926.
