@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.ts';
 
-/** A pino logger whose lines land, parsed, in `lines` (pino writes one JSON object a line, asynchronously: let a few ms pass before reading). */
+/** A pino logger whose lines land, parsed, in `lines` (pino writes one JSON object a line, to this stream at once). */
 export function logLines(level: Parameters<typeof createLogger>[0] = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
