@@ -88,29 +88,12 @@ export class AppListSplitter {
         let escaped = this.#escaped;
         let end = -1;
         for (; i < n; i++) {
-          if (inString) {
-            // Most of an app is string bytes: jump to the next quote (memchr) and look back for
-            // the backslashes that would escape it.
-            if (escaped) {
-              escaped = false;
-              continue;
-            }
-            const q = chunk.indexOf(QUOTE, i);
-            const stop = q < 0 ? n : q;
-            let run = 0;
-            while (stop - run - 1 >= i && chunk[stop - run - 1] === BACKSLASH) run++;
-            if (q < 0) {
-              // The chunk ends inside the string; an odd run of backslashes escapes the next byte.
-              escaped = run % 2 === 1;
-              i = n - 1;
-              continue;
-            }
-            i = q;
-            if (run % 2 === 0) inString = false;
-            continue;
-          }
           const b = chunk[i]!;
-          if (b === QUOTE) inString = true;
+          if (inString) {
+            if (escaped) escaped = false;
+            else if (b === BACKSLASH) escaped = true;
+            else if (b === QUOTE) inString = false;
+          } else if (b === QUOTE) inString = true;
           else if (b === OPEN_BRACE || b === OPEN_BRACKET) nest++;
           else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
             if (nest === 0) {
