@@ -213,7 +213,8 @@ export const TRIED = `From docs/proxy.md (Performance) and docs/dns.md (Performa
   s of blocked loop per scrape that left RSS 80-140 MB higher; the per-backend series are now written
   as text from the proxy's state in ~64 KB chunks as the socket drains: 0.25 s, RSS unchanged by a
   scrape. **Did not help**: keeping one label object per backend so that prom-client's cache of
-  label text hits (scrape 550 → 385 ms, but RSS went up by the cache). **Cost**: the streamed parse
+  label text hits (scrape 550 → 385 ms, but RSS went up by the cache); in the splitter, jumping to
+  the next quote with \`indexOf\` inside strings (no faster than the byte loop). **Cost**: the streamed parse
   adds ~100-150 ms of CPU to a 10,000-app fetch (the split, and each app's bytes decoded to text
   apart; in-process 0.35-0.40 s whole vs 0.45-0.55 s streamed), part of it hidden behind the
   network read. With DNS on, RSS stays far above the target: the zone of 100,000 tasks (about 250
