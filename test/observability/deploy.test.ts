@@ -160,7 +160,7 @@ describe('docker/marathon/pacer.json', () => {
     }
   });
 
-  it('runs like marathon-lb did: one per public agent, the ports it serves reserved, health-checked on /health', () => {
+  it('runs like marathon-lb did: one per public agent, the ports it serves reserved, health-checked on /health, rolled out on /ready', () => {
     expect(app['constraints']).toEqual([['hostname', 'UNIQUE']]);
     expect(app['acceptedResourceRoles']).toEqual(['slave_public']);
     expect(app['requirePorts']).toBe(true);
@@ -171,6 +171,9 @@ describe('docker/marathon/pacer.json', () => {
     const adminIndex = ports.indexOf(Number(env['PACER_ADMIN_PORT']));
     expect(app['healthChecks']).toEqual([expect.objectContaining({ path: '/health', portIndex: adminIndex })]);
     expect(ports[adminIndex]).toBe(9090);
+    // A rolling restart waits for each new pacer to serve (/ready: synced, DNS zone built) before it kills an old one.
+    const adminName = (app['portDefinitions'] as { name: string }[])[adminIndex]!.name;
+    expect(app['readinessChecks']).toEqual([expect.objectContaining({ protocol: 'HTTP', path: '/ready', portName: adminName, httpStatusCodesForReady: [200] })]);
     expect(Number(env['PACER_HTTP_PORT'])).toBe(80);
     // pacer itself is not exposed by pacer.
     expect(JSON.stringify(app['labels'])).not.toContain('HAPROXY_GROUP');
