@@ -25,13 +25,25 @@ export function sampleValue(value: number): string {
   return String(value);
 }
 
+/** Registries whose exposition is written by someone else (the `--workers` primary merges its workers'). */
+const replaced = new WeakMap<Registry, () => Promise<string>>();
+
+/** From now on, `registry`'s exposition is what `text` gives (one string). */
+export function replaceExposition(registry: Registry, text: () => Promise<string>): void {
+  replaced.set(registry, text);
+}
+
 /**
- * The registry's text exposition, family by family. A registry whose `metrics()` was replaced (the
- * primary of `--workers`, which merges its workers' series), or that speaks OpenMetrics rather than
- * Prometheus' text format, is written as prom-client's one string.
+ * The registry's text exposition, family by family. A replaced one (see `replaceExposition`), or a
+ * registry that speaks OpenMetrics rather than Prometheus' text format, is written as one string.
  */
 export async function* exposition(registry: Registry): AsyncGenerator<string> {
-  if (Object.hasOwn(registry, 'metrics') || registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) {
+  const replacement = replaced.get(registry);
+  if (replacement) {
+    yield await replacement();
+    return;
+  }
+  if (registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) {
     yield await registry.metrics();
     return;
   }

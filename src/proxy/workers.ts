@@ -18,7 +18,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import type { AdminRoutes } from '../admin/server.ts';
 import { sendJson } from '../admin/server.ts';
 import type { Logger } from '../log.ts';
-import { mergedSeriesText, packSeries, type PackedSeries } from '../metrics/exposition.ts';
+import { mergedSeriesText, packSeries, replaceExposition, type PackedSeries } from '../metrics/exposition.ts';
 import { CollectedMetric, type Metrics } from '../metrics/registry.ts';
 import type { RoutingTable, TableDiff } from '../model/routing-table.ts';
 import { tableChanges, wholeTable, type TableChanges, type WholeTable } from './worker-table.ts';
@@ -187,7 +187,7 @@ class ProxyWorkers implements ProxyConsumer {
     // and written here; AggregatorRegistry takes the rest.
     const collected = [this.#metrics.proxyBackendUp, this.#metrics.proxyBackendConnectErrors, this.#metrics.proxyBackendEjections];
     const collectedNames: ReadonlySet<string> = new Set(collected.map((c) => c.name));
-    registry.metrics = async () => {
+    replaceExposition(registry, async () => {
       const primary = (await own()).filter((m) => !PROXY_METRIC.test(m.name));
       const fromWorkers = (await this.#ask('metrics', true)) as WorkerMetrics[];
       const proxy = fromWorkers.map((answer) =>
@@ -199,7 +199,7 @@ class ProxyWorkers implements ProxyConsumer {
         text += mergedSeriesText(c, packs, SAME_IN_EVERY_WORKER.has(c.name) ? 'max' : 'sum');
       }
       return text;
-    };
+    });
   }
 
   registerRoutes(routes: AdminRoutes): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exposition, mergedSeriesText, packSeries } from '../../src/metrics/exposition.ts';
+import { exposition, mergedSeriesText, packSeries, replaceExposition } from '../../src/metrics/exposition.ts';
 import { createMetrics } from '../../src/metrics/registry.ts';
 import { ServiceMetrics, type BackendCounters } from '../../src/proxy/metrics.ts';
 
@@ -75,9 +75,9 @@ describe('the streamed /metrics exposition', () => {
     expect(errors.split('\n').filter((l) => l.startsWith('pacer_backend_connect_errors_total{'))).toHaveLength(1);
   });
 
-  it("writes a registry whose metrics() was replaced (the --workers primary's merge) as that text", async () => {
+  it("writes a replaced exposition (the --workers primary's merge) as that text", async () => {
     const metrics = createMetrics({ processMetrics: false });
-    metrics.registry.metrics = () => Promise.resolve('merged 1\n');
+    replaceExposition(metrics.registry, () => Promise.resolve('merged 1\n'));
     expect(await streamed(metrics)).toEqual(['merged 1\n']);
   });
 });
