@@ -36,9 +36,10 @@ export function taskOf(answer: HttpAnswer): string {
 }
 
 /** Connect to a TCP echo service port, read the first line (the task id), close. */
-export function tcpFirstLine(port: number, host = '127.0.0.1', timeoutMs = 3_000): Promise<string> {
+export function tcpFirstLine(port: number, host = '127.0.0.1', timeoutMs = 3_000, send?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
+    if (send !== undefined) socket.write(send);
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();

@@ -75,6 +75,8 @@ let baselineFds = 0;
 const service = (s: Scenario): string => `${s.id}:0`;
 const url = (s: Scenario, path = '/'): string => `http://127.0.0.1:${s.port}${path}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A first line the scripted TCP backend does not know: it greets with its name and echoes. */
+const GREET = 'hello\n';
 
 function appDefinition(s: Scenario, containerPort: number): object {
   return {
@@ -264,7 +266,7 @@ describe('a backend that refuses connects', () => {
   it('TCP: every connection reaches the other backend; the refusing one is ejected', async () => {
     const s = S.refuseTcp;
     const [echo, refusing] = s.backends as [FaultBackend, FaultBackend];
-    for (let i = 0; i < 8; i++) expect(await tcpFirstLine(s.port)).toBe(echo.name);
+    for (let i = 0; i < 8; i++) expect(await tcpFirstLine(s.port, undefined, undefined, GREET)).toBe(echo.name);
     expect(await metric(pacer.admin, 'pacer_backend_ejections_total', { service: service(s), backend: refusing.name })).toBe(1);
     expect(await backendUp(s, refusing)).toBe(0);
     expect(await metric(pacer.admin, 'pacer_backend_connect_errors_total', { service: service(s), backend: refusing.name })).toBe(3);
@@ -383,7 +385,7 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
     it('TCP: the same', async ({ expect }) => {
       const s = S.blackholeTcp;
       const [hole, echo] = s.backends as [FaultBackend, FaultBackend];
-      for (let i = 0; i < 6; i++) expect(await tcpFirstLine(s.port)).toBe(echo.name);
+      for (let i = 0; i < 6; i++) expect(await tcpFirstLine(s.port, undefined, undefined, GREET)).toBe(echo.name);
       expect(await metric(pacer.admin, 'pacer_backend_connect_errors_total', { service: service(s), backend: hole.name })).toBeGreaterThanOrEqual(1);
     });
   });
@@ -548,7 +550,7 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
         while (running) {
           const start = performance.now();
           try {
-            records.push({ start, kind: 'tcp', backend: await tcpFirstLine(S.flapTcp.port) });
+            records.push({ start, kind: 'tcp', backend: await tcpFirstLine(S.flapTcp.port, undefined, undefined, GREET) });
           } catch (error) {
             failures.push(`tcp ${String(error)}`);
           }

@@ -10,7 +10,8 @@
  * - `http`: a scripted HTTP/1.1 server; the request path picks the behaviour (see `FRAMING` and
  *   the list above it); every path not listed answers 200 with the backend's name;
  * - `tcp`: a scripted TCP server; the client's first line picks the behaviour (see `tcpScript`);
- *   with no line within 50 ms it greets with `<name>\n` and echoes (a plain echo backend);
+ *   any other line gets `<name>\n` and an echo (a plain echo backend). It waits for that line with
+ *   no timer, so a slow machine cannot turn a scripted connection into an echo one;
  * - `hang`: accepts, reads everything, never writes, never closes.
  *
  * UDP kinds: `udp-echo` (replies `<name> <payload>`), `udp-silent` (reads, never replies),
@@ -71,7 +72,8 @@ export const FRAMING: Readonly<Record<string, string>> = {
  * - `slow`: writes `a`, `b`, `c`, `d\n` 300 ms apart (1.2 s in all, every gap under 1 s), then echoes;
  * - `fin`: writes `bye\n` and half-closes (FIN) but keeps reading: what it reads later is counted;
  * - `noread`: writes `stuck\n`, then stops reading;
- * - `hang`: nothing, ever.
+ * - `hang`: nothing, ever;
+ * - any other line: `<name>\n`, then an echo.
  */
 
 function base(kind: FaultKind, address: string, port: number): FaultBackend {
@@ -247,22 +249,11 @@ async function startTcp(address: string, port: number): Promise<FaultBackend> {
       socket.on('data', (c: Buffer) => socket.write(c));
       socket.on('end', () => socket.end());
     };
-    const greet = setTimeout(() => {
-      timers.delete(greet);
-      if (mode !== undefined || socket.destroyed) return;
-      mode = 'echo';
-      count(b, 'echo');
-      socket.write(`${b.name}\n`);
-      echo();
-    }, 50);
-    timers.add(greet);
     const onFirst = (chunk: Buffer): void => {
       if (mode !== undefined) return;
       first += chunk.toString('latin1');
       const nl = first.indexOf('\n');
       if (nl === -1) return;
-      clearTimeout(greet);
-      timers.delete(greet);
       socket.off('data', onFirst);
       mode = first.slice(0, nl).trim();
       count(b, mode);
