@@ -302,6 +302,9 @@ async function startHang(address: string, port: number): Promise<FaultBackend> {
   return b;
 }
 
+/** The blackhole's listen backlog: its accept queue is full after this many + 1 connects. */
+const BLACKHOLE_BACKLOG = 1;
+
 /**
  * A listener whose accept queue is full and whose thread is blocked (`Atomics.wait`): the kernel
  * drops further SYNs, so a connect neither succeeds nor fails until the client gives up.
@@ -313,12 +316,12 @@ async function startBlackhole(address: string, port: number): Promise<FaultBacke
     `const { workerData, parentPort } = require('node:worker_threads');
      const server = require('node:net').createServer();
      server.on('error', (e) => parentPort.postMessage(String(e)));
-     server.listen({ host: workerData.address, port: workerData.port, backlog: 1, exclusive: true }, () => {
+     server.listen({ host: workerData.address, port: workerData.port, backlog: workerData.backlog, exclusive: true }, () => {
        parentPort.postMessage('ready');
        Atomics.wait(new Int32Array(workerData.flag), 0, 0);
        server.close();
      });`,
-    { eval: true, workerData: { address, port, flag } },
+    { eval: true, workerData: { address, port, flag, backlog: BLACKHOLE_BACKLOG } },
   );
   const ready = await new Promise<unknown>((resolve) => worker.once('message', resolve));
   const release = async (): Promise<void> => {
@@ -331,24 +334,20 @@ async function startBlackhole(address: string, port: number): Promise<FaultBacke
     await release();
     throw new Error(`blackhole ${address}:${port}: ${String(ready)}`);
   }
-  // Fill the accept queue: connects complete (in the kernel) until it is full, then hang. A
-  // connect still pending after 300 ms and again 300 ms later is taken as the queue being full.
+  // Fill the accept queue: with `backlog: 1` Linux completes backlog + 1 = 2 connects nobody
+  // accepts, then drops further SYNs (a connect hangs). Wait for those two to complete.
   const fillers: Socket[] = [];
-  for (let i = 0; i < 32; i++) {
-    const socket = connect({ host: address, port });
-    socket.on('error', () => undefined);
-    fillers.push(socket);
-    const connected = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 300);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve(true);
+  await Promise.all(
+    Array.from({ length: BLACKHOLE_BACKLOG + 1 }, () => {
+      const socket = connect({ host: address, port });
+      fillers.push(socket);
+      return new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('error', reject);
       });
-    });
-    if (connected) continue;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    if (socket.connecting) break;
-  }
+    }),
+  );
+  for (const socket of fillers) socket.on('error', () => undefined);
   b.close = async () => {
     for (const s of fillers) s.destroy();
     await release();
