@@ -24,7 +24,7 @@ import {
   type Task,
 } from './app.ts';
 import { healthVerdictFromCounts } from './health.ts';
-import { fail, ok, type Result } from './result.ts';
+import { fail, ok, show, type Result } from './result.ts';
 import { instanceIdOf } from './task-id.ts';
 
 export interface DecodedApp {
@@ -71,14 +71,6 @@ function isPort(v: unknown): v is number {
 
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-/** A short, bounded rendering of a bad value for a problem message. */
-function show(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
 }
 
 function optString(v: unknown): string | undefined {

@@ -4,7 +4,7 @@
  * failure, which the caller counts and skips.
  */
 import { isTaskState, type TaskState } from './app.ts';
-import { fail, ok, type Result } from './result.ts';
+import { fail, ok, show, type Result } from './result.ts';
 import { instanceIdOf } from './task-id.ts';
 
 /** The event types pacer subscribes to (the server-side `event_type` filter). */
@@ -88,17 +88,6 @@ function str(o: Json, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/**
- * A short rendering of a bad value for an error message. Never `JSON.stringify` of untrusted
- * input: a deeply nested value overflows the stack (a throw out of the decoder), and a 1 MB string
- * would become a 1 MB log line.
- */
-function show(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
-}
 
 /**
  * Decode one event. `eventType` is the SSE `event:` name; the payload's own `eventType` wins when
