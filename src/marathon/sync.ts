@@ -112,7 +112,6 @@ export class SyncEngine {
   #streamEpoch = 0;
   #syncedEpoch = -1;
   #staleSince: number | undefined = Date.now();
-  #staleTimer: NodeJS.Timeout | undefined;
   readonly #appProblems = new AppProblemLog();
   /** The problems array #reportProblems last went through. */
   #reportedFor: RoutingTable['problems'] | undefined;
@@ -122,6 +121,9 @@ export class SyncEngine {
     this.#resyncIntervalMs = options.resyncIntervalMs;
     this.#coalescer = new Coalescer({ ...(options.coalesce ?? DEFAULT_COALESCE), flush: () => this.#flush() });
     const { client, metrics, logger } = options;
+    // The staleness gauge is worked out when scraped (as the DNS counters are), not kept by a timer.
+    const stale = metrics.marathonStaleSeconds;
+    Object.assign(stale, { collect: () => stale.set(this.#staleSeconds()) });
     this.#stream = new EventStream({
       urls: () => client.urls,
       authorization: client.authorization,
@@ -172,7 +174,7 @@ export class SyncEngine {
       applies: this.#applies,
       eventsApplied: this.#eventsApplied,
       stale: this.#staleSince !== undefined,
-      staleSeconds: this.#staleSince === undefined ? 0 : Math.max(0, (Date.now() - this.#staleSince) / 1000),
+      staleSeconds: this.#staleSeconds(),
     };
   }
 
@@ -181,16 +183,17 @@ export class SyncEngine {
     const current = this.#streamState === 'connected' && this.#syncedEpoch === this.#streamEpoch && this.#lastSyncError === undefined;
     if (current) this.#staleSince = undefined;
     else this.#staleSince ??= Date.now();
-    this.#o.metrics.marathonStaleSeconds.set(this.#staleSince === undefined ? 0 : (Date.now() - this.#staleSince) / 1000);
+  }
+
+  /** Seconds since pacer last knew its table was current (0 while it is). */
+  #staleSeconds(): number {
+    return this.#staleSince === undefined ? 0 : Math.max(0, (Date.now() - this.#staleSince) / 1000);
   }
 
   start(): void {
     this.#stopped = false;
     this.#streamState = 'connecting';
     this.#o.metrics.marathonStreamConnected.set(0);
-    clearInterval(this.#staleTimer);
-    this.#staleTimer = setInterval(() => this.#refreshStale(), 1_000);
-    this.#staleTimer.unref();
     this.#refreshStale();
     this.#stream.start();
     // The first full fetch waits for the stream to open, briefly: sent once the stream is open, it
@@ -232,7 +235,6 @@ export class SyncEngine {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#recoveryTimer);
     clearTimeout(this.#startTimer);
-    clearInterval(this.#staleTimer);
     await this.#stream.stop();
   }
 
