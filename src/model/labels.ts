@@ -471,36 +471,36 @@ function applyPortLabel(
       d.useHsts = parseBool(value, key, raw, problems, appId);
       return;
     case 'VHOST': {
-      const vhosts: string[] = [];
+      const vhosts = new Set<string>();
       let bad: string[] | undefined;
       for (const part of value.toLowerCase().split(',')) {
         const host = part.trim();
         if (host === '') continue;
         if (host.length <= 253 && VHOST.test(host)) {
-          pushUnique(vhosts, host);
+          vhosts.add(host);
         } else (bad ??= []).push(host);
       }
       if (bad !== undefined) report(problems, appId, key, raw, `not a host name, ignored: ${bad.join(', ')}`);
-      else if (vhosts.length === 0) report(problems, appId, key, raw, 'no host names');
-      d.vhosts = vhosts;
+      else if (vhosts.size === 0) report(problems, appId, key, raw, 'no host names');
+      d.vhosts = [...vhosts];
       return;
     }
     case 'PATH': {
-      const paths: string[] = [];
+      const paths = new Set<string>();
       let ignoreCase = false;
       let bad: string[] | undefined;
       for (const token of value.split(WHITESPACE)) {
         if (token === '') continue;
         if (token === '-i') ignoreCase = true;
         else if (token.charCodeAt(0) === 47 /* / */) {
-          pushUnique(paths, token);
+          paths.add(token);
         } else (bad ??= []).push(token);
       }
       if (bad !== undefined) {
         report(problems, appId, key, raw, `only path prefixes starting with "/" and the -i flag are supported; ignored: ${bad.join(' ')}`);
-      } else if (paths.length === 0) report(problems, appId, key, raw, 'no path prefixes');
-      d.paths = paths;
-      d.pathsIgnoreCase = paths.length > 0 && ignoreCase;
+      } else if (paths.size === 0) report(problems, appId, key, raw, 'no path prefixes');
+      d.paths = [...paths];
+      d.pathsIgnoreCase = paths.size > 0 && ignoreCase;
       return;
     }
     case 'MODE': {
@@ -540,13 +540,13 @@ function applyPortLabel(
       return;
     }
     case 'SSL_CERT': {
-      const certs: string[] = [];
+      const certs = new Set<string>();
       for (const part of value.split(',')) {
         const path = part.trim();
-        if (path !== '') pushUnique(certs, path);
+        if (path !== '') certs.add(path);
       }
-      if (certs.length === 0) report(problems, appId, key, raw, 'no certificate path');
-      d.sslCerts = certs;
+      if (certs.size === 0) report(problems, appId, key, raw, 'no certificate path');
+      d.sslCerts = [...certs];
       return;
     }
     case 'AUTH': {
@@ -576,21 +576,21 @@ function applyPortLabel(
       return;
     }
     case 'BACKEND_NETWORK_ALLOWED_ACL': {
-      const allowed: string[] = [];
+      const allowed = new Set<string>();
       let bad: string[] | undefined;
       for (const entry of value.split(LIST_SEPARATOR)) {
         if (entry === '') continue;
         if (isCidr(entry)) {
-          pushUnique(allowed, entry);
+          allowed.add(entry);
         } else (bad ??= []).push(entry);
       }
-      if (allowed.length === 0) {
+      if (allowed.size === 0) {
         d.failClosed = true;
         report(problems, appId, key, raw, 'no valid IP or CIDR: the port is not exposed rather than open to everyone');
       } else if (bad !== undefined) {
         report(problems, appId, key, raw, `not an IP or CIDR, ignored (access stays restricted to the valid entries): ${bad.join(' ')}`);
       }
-      d.networkAllowedAcl = allowed;
+      d.networkAllowedAcl = [...allowed];
       return;
     }
     case 'HTTP_BACKEND_REDIR':
@@ -630,36 +630,13 @@ function parseBool(value: string, key: string, raw: string, problems: LabelProbl
   return false;
 }
 
-/** Index sets of long lists, for `pushUnique` (weak: they go with the list). */
-const LIST_INDEX = new WeakMap<readonly string[], Set<string>>();
-
-/**
- * Append `item` to `list` unless it is there: a scan for the usual handful, a Set past 16 items.
- * A label value can be a megabyte of comma-separated names; deduplicating it with `includes` was
- * quadratic and blocked the event loop for tens of seconds on every table build.
- */
-function pushUnique(list: string[], item: string): void {
-  if (list.length < 16) {
-    if (!list.includes(item)) list.push(item);
-    return;
-  }
-  let index = LIST_INDEX.get(list);
-  if (index === undefined) {
-    index = new Set(list);
-    LIST_INDEX.set(list, index);
-  }
-  if (index.has(item)) return;
-  index.add(item);
-  list.push(item);
-}
-
 function splitGroups(value: string): string[] {
-  const groups: string[] = [];
+  const groups = new Set<string>();
   for (const part of value.split(',')) {
     const g = part.trim();
-    if (g !== '') pushUnique(groups, g);
+    if (g !== '') groups.add(g);
   }
-  return groups;
+  return [...groups];
 }
 
 function parseInteger(value: string): number | undefined {
