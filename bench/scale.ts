@@ -13,7 +13,7 @@
 import { startPacer, waitFor, type PacerProc } from '../test/helpers/processes.ts';
 import { startStaticMarathon, type StaticMarathon } from './marathon-static.ts';
 import { freePort, query } from '../test/helpers/dns.ts';
-import { buckets, histogramQuantile, log, sampleValue, scrape, sleep, started } from './lib.ts';
+import { buckets, histogramQuantile, log, median, sampleValue, scrape, sleep, started } from './lib.ts';
 import type { Row } from './table.ts';
 import { createSocket } from 'node:dgram';
 
@@ -136,7 +136,6 @@ export async function scaleBench(o: ScaleOptions): Promise<Row[]> {
   }
   const scale = `${o.apps.toLocaleString('en-US')} apps × ${o.tasks} tasks`;
   const cmd = 'npm run bench -- scale';
-  const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
   const phasesNote = (ms: readonly Measured[]) => {
     const ps = ms.map((m) => m.phases).filter((p): p is Phases => p !== undefined);
     if (ps.length === 0) return '';
