@@ -69,10 +69,10 @@ export interface JsonResponse {
   readonly url: string;
 }
 
-/** Takes the apps of one `GET /v2/apps` answer as they arrive, then says what they came to. */
+/** Takes the apps of one `GET /v2/apps` answer as they arrive (`add`), then says what they came to (`result`). */
 export interface AppListSink<T> {
-  app(json: unknown): void;
-  done(): T;
+  add(json: unknown): void;
+  result(): T;
 }
 
 type ResponseBody = Dispatcher.ResponseData['body'];
@@ -125,7 +125,7 @@ export class MarathonClient {
    * `GET /v2/apps` with the tasks embedded, streamed: each app goes to the sink as soon as its bytes
    * are in, so the whole document (about 55 MB at 10,000 apps × 10 tasks) is never held, as bytes,
    * text or parsed tree. Each attempt (another instance after a failure) gets a fresh sink from
-   * `newSink`; the answer is the `done()` of the attempt that read a whole, well-formed list.
+   * `newSink`; the answer is the `result()` of the attempt that read a whole, well-formed list.
    * Marathon renders the whole document before it sends a byte, which takes seconds on a large
    * cluster: this one request may take six times the timeout (at least 30 s) to answer.
    */
@@ -152,7 +152,7 @@ export class MarathonClient {
    * and unreadable bodies move on to the next instance; a 401/403 fails at once (the same
    * credentials would fail everywhere).
    */
-  async getJson(path: string, options: { allow404?: boolean; readTimeoutMs?: number; maxBodyBytes?: number } = {}): Promise<JsonResponse> {
+  async getJson(path: string, options: { allow404?: boolean } = {}): Promise<JsonResponse> {
     const response = await this.#request(path, options, readJson);
     return { status: response.status, json: response.value, url: response.url };
   }
@@ -279,7 +279,7 @@ async function readJson(body: ResponseBody, maxBytes: number): Promise<unknown> 
 
 /** The body streamed through an AppListSplitter into `sink`, chunk by chunk; the same limits and errors as readJson. */
 async function readAppList<T>(body: ResponseBody, maxBytes: number, sink: AppListSink<T>): Promise<T> {
-  const splitter = new AppListSplitter((app) => sink.app(app));
+  const splitter = new AppListSplitter((app) => sink.add(app));
   let size = 0;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -292,7 +292,7 @@ async function readAppList<T>(body: ResponseBody, maxBytes: number, sink: AppLis
     if (error instanceof AppListSyntaxError) throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', error.message);
     throw error;
   }
-  return sink.done();
+  return sink.result();
 }
 
 function tooLarge(maxBytes: number): PacerError {

@@ -43,7 +43,7 @@ const STABLE_STREAM_MS = 2_000;
  * characters. eventsource's default is 100 MB per stream; Marathon's largest events (an
  * `api_post_event` carrying an app definition, a `deployment_info` plan) stay far below this.
  */
-export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
 
 export function eventsPath(): string {
   return `/v2/events?${SUBSCRIBED_EVENT_TYPES.map((t) => `event_type=${t}`).join('&')}`;

@@ -385,10 +385,7 @@ export class SyncEngine {
     const epoch = this.#streamEpoch;
     try {
       // The apps are parsed and decoded one by one as they arrive: the document is never held whole.
-      const decoded = await client.fetchApps(() => {
-        const decoder = new AppListDecoder();
-        return { app: (json) => decoder.add(json), done: () => decoder.result() };
-      });
+      const decoded = await client.fetchApps(() => new AppListDecoder());
       for (const problem of decoded.problems) logger.warn({ problem }, 'app skipped');
       for (const p of this.#appProblems.fresh(decoded.apps, true)) logger.warn({ app: p.appId, problems: p.problems }, 'app definition problems');
       if (this.#stopped) return;

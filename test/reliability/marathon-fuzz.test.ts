@@ -420,7 +420,7 @@ describe('the Marathon client against a hostile server', () => {
     const client = new MarathonClient({ urls: [base], timeoutMs: 2_000, maxBodyBytes: 1024 * 1024, onError: (reason) => errors.push(reason) });
     try {
       let apps = 0;
-      await expect(client.fetchApps(() => ({ app: () => void apps++, done: () => apps }))).rejects.toThrow(/body larger than 1048576 bytes/);
+      await expect(client.fetchApps(() => ({ add: () => void apps++, result: () => apps }))).rejects.toThrow(/body larger than 1048576 bytes/);
       // The apps were taken one by one as they came, up to the limit.
       expect(apps).toBeGreaterThan(50_000);
       // Single-app answers get a sixteenth of the limit (64 KiB here).
