@@ -52,13 +52,13 @@ export class AppListSplitter {
   #state = DOC;
   /** Bytes consumed before the current chunk (for error positions). */
   #offset = 0;
-  /** The current key's bytes, and the key once it is complete. */
-  #keyParts: Uint8Array[] = [];
+  /** The key, once complete. */
   #key = '';
   #sawApps = false;
   #apps = 0;
-  // The value being captured: its bytes so far, its nesting, string state, and whether it is an app.
+  /** The bytes so far of the key or value being read (one at a time). */
   #parts: Uint8Array[] = [];
+  // The value being captured: its nesting, string state, and whether it is an app.
   #nest = 0;
   #inString = false;
   #escaped = false;
@@ -133,10 +133,10 @@ export class AppListSplitter {
         }
         this.#escaped = escaped;
         if (end < 0) {
-          this.#keyParts.push(chunk.subarray(start, n));
+          this.#parts.push(chunk.subarray(start, n));
           break;
         }
-        this.#keyParts.push(chunk.subarray(start, end));
+        this.#parts.push(chunk.subarray(start, end));
         start = -1;
         this.#endKey(end);
         i = end + 1;
@@ -154,7 +154,7 @@ export class AppListSplitter {
         case KEY:
           if (b === QUOTE) {
             this.#state = IN_KEY;
-            this.#keyParts = [];
+            this.#parts = [];
             this.#escaped = false;
             start = i;
           } else if (b === CLOSE_BRACE && state === FIRST_KEY) this.#state = DONE;
@@ -237,8 +237,8 @@ export class AppListSplitter {
   }
 
   #endKey(at: number): void {
-    const raw = Buffer.concat(this.#keyParts).toString('utf8');
-    this.#keyParts = [];
+    const raw = Buffer.concat(this.#parts).toString('utf8');
+    this.#parts = [];
     try {
       this.#key = JSON.parse(`"${raw}"`) as string;
     } catch {
