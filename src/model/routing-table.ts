@@ -12,6 +12,7 @@ import { isExposed, type ExposureOptions } from './groups.ts';
 import { isRoutable } from './health.ts';
 import { parseServiceSpecs, type ParsedLabels } from './labels.ts';
 import { taskEndpoints, type Endpoint } from './networking.ts';
+import { sameItems } from './same.ts';
 import type { LabelProblem, ServiceSpec } from './service-spec.ts';
 import type { AppState, Snapshot } from './snapshot.ts';
 
@@ -301,9 +302,14 @@ function assemble(routes: ReadonlyMap<string, AppRoutes>, cluster: ClusterInfo |
     tasks += r.entry.tasks.length;
     routableBackends += r.routableBackends;
   }
-  services.sort((a, b) => a.listenPort - b.listenPort || compareStrings(a.key, b.key));
+  services.sort(compareServices);
   apps.sort((a, b) => compareStrings(a.appId, b.appId));
   return { version, cluster, builtAt: now, services, apps, problems, counts: { apps: apps.length, tasks, routableBackends } };
+}
+
+/** The table's order of services: by listen port, then by key. */
+export function compareServices(a: Service, b: Service): number {
+  return a.listenPort - b.listenPort || compareStrings(a.key, b.key);
 }
 
 function compareStrings(a: string, b: string): number {
@@ -436,12 +442,11 @@ function sameTaskEntry(a: TaskEntry, b: TaskEntry): boolean {
     a.draining !== b.draining ||
     a.startedAt !== b.startedAt ||
     a.version !== b.version ||
-    a.ipAddresses.length !== b.ipAddresses.length ||
-    a.endpoints.length !== b.endpoints.length
+    a.endpoints.length !== b.endpoints.length ||
+    !sameItems(a.ipAddresses, b.ipAddresses)
   ) {
     return false;
   }
-  for (let i = 0; i < a.ipAddresses.length; i++) if (a.ipAddresses[i] !== b.ipAddresses[i]) return false;
   for (let i = 0; i < a.endpoints.length; i++) {
     const ea = a.endpoints[i];
     const eb = b.endpoints[i];
@@ -488,7 +493,8 @@ function diffApps(changes: readonly AppChange[]): Omit<TableDiff, 'cluster'> {
   return { added, removed, changed, apps: changes.map((c) => c[0]) };
 }
 
-function backendKey(b: Backend): string {
+/** A backend's identity across table versions, `taskId@address:port` (the proxy's upstreams are known by it, and its balancers exclude by it). */
+export function backendKey(b: Pick<Backend, 'taskId' | 'address' | 'port'>): string {
   return `${b.taskId}@${b.address}:${b.port}`;
 }
 

@@ -19,7 +19,7 @@ export interface ConnectionLimitSettings {
   readonly total: number;
 }
 
-export type LimitReached = 'listener' | 'total';
+type LimitReached = 'listener' | 'total';
 
 const WARN_EVERY_MS = 10_000;
 /** How long a refused plain-HTTP client may keep sending its request before it is cut. */
@@ -27,21 +27,17 @@ const REFUSED_LINGER_MS = 1_000;
 
 /** The process-wide budget, shared by every listener. */
 export class ConnectionBudget {
-  readonly settings: ConnectionLimitSettings;
+  readonly #settings: ConnectionLimitSettings;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
   readonly #lastWarning = new Map<string, number>();
+  /** Client connections open now on all listeners. */
   #open = 0;
 
   constructor(settings: ConnectionLimitSettings, metrics: Metrics, logger: Logger) {
-    this.settings = settings;
+    this.#settings = settings;
     this.#metrics = metrics;
     this.#logger = logger;
-  }
-
-  /** Client connections open now on all listeners. */
-  get open(): number {
-    return this.#open;
   }
 
   /**
@@ -50,7 +46,7 @@ export class ConnectionBudget {
    */
   admit(socket: Socket, listener: string, listenerOpen: number, plainHttp: boolean): boolean {
     const reached: LimitReached | undefined =
-      listenerOpen >= this.settings.perPort ? 'listener' : this.#open >= this.settings.total ? 'total' : undefined;
+      listenerOpen >= this.#settings.perPort ? 'listener' : this.#open >= this.#settings.total ? 'total' : undefined;
     if (reached === undefined) {
       this.#open++;
       this.#metrics.proxyConnections.inc();
@@ -66,7 +62,7 @@ export class ConnectionBudget {
 
   #refuse(socket: Socket, listener: string, reached: LimitReached, plainHttp: boolean): void {
     this.#metrics.proxyConnectionsRefused.inc({ listener, limit: reached });
-    const limit = reached === 'listener' ? this.settings.perPort : this.settings.total;
+    const limit = reached === 'listener' ? this.#settings.perPort : this.#settings.total;
     const reason =
       reached === 'listener'
         ? `connection limit reached: ${limit} open on ${listener} (--max-connections-per-port)`

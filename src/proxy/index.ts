@@ -19,7 +19,7 @@ import type { Consumer } from '../consumer.ts';
 import type { Logger } from '../log.ts';
 import { ListenerLog } from './listener-log.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import { isEmptyDiff, type RoutingTable, type Service, type TableDiff } from '../model/routing-table.ts';
+import { backendKey, compareServices, type RoutingTable, type Service, type TableDiff } from '../model/routing-table.ts';
 import type { BalanceAlgorithm, Upstream } from './balancer.ts';
 import { createBalancer } from './balancers/index.ts';
 import { VhostRouter, type RouteSource } from './http/router.ts';
@@ -30,7 +30,7 @@ import { balanceAlgorithm, ServiceRuntime } from './service.ts';
 import { UdpProxy } from './udp.ts';
 import type { TcpTimeouts } from './tcp.ts';
 import { CertificateStore } from './tls.ts';
-import { backendKey, type UpstreamTimeouts } from './upstreams.ts';
+import type { UpstreamTimeouts } from './upstreams.ts';
 import { VhostListener } from './vhosts.ts';
 import { sameItems } from '../model/same.ts';
 
@@ -71,6 +71,8 @@ export interface ListenerView {
 }
 
 export interface ProxyConsumer extends Consumer {
+  /** Take a table: with its diff from the table applied last, or (without one) the whole table. */
+  apply(table: RoutingTable, diff?: TableDiff): void;
   /** Listener problems now (for `/routes` and `/proxy/listeners`). */
   problems(): readonly ListenerProblem[];
   /** Listeners running now. */
@@ -144,9 +146,9 @@ class Proxy implements ProxyConsumer {
   readonly #bindFailures = new Map<string, { retryAt: number; problem: ListenerProblem }>();
   readonly #vhosts: VhostListener[] = [];
   #problems: ListenerProblem[] = [];
+  /** The table applied last (its version tells whether the next table's diff follows it). */
   #table: RoutingTable | undefined;
-  /** The version of the table applied last; whether the next apply must look at the whole table. */
-  #version = 0;
+  /** The next apply must look at the whole table (set while an apply runs: one that threw). */
   #full = false;
   /** The services of the table applied last, by key. */
   readonly #services = new Map<string, Service>();
@@ -259,9 +261,11 @@ class Proxy implements ProxyConsumer {
   /**
    * Take a table. With the diff from the table applied last (the version before), only the
    * services it names are looked at, and only the `bind:port`s they claim are reconciled: an event
-   * that changes one task costs one service, not ten thousand. Without it (a worker's table, a
-   * retry, or after an apply that failed), the whole table is reconciled, still skipping the
-   * runtimes whose `Service` objects did not change (the table builder keeps those).
+   * that changes one task costs one service, not ten thousand (and a diff that names no service,
+   * say only the cluster info changed, costs nothing). Without a diff (a worker's whole table, a
+   * retry), or when it does not follow the table applied last (or an apply that failed), the whole
+   * table is reconciled, still skipping the runtimes whose `Service` objects did not change (the
+   * table builder keeps those).
    */
   apply(table: RoutingTable, diff?: TableDiff): void {
     if (this.#closed || table === this.#table) return;
@@ -269,9 +273,8 @@ class Proxy implements ProxyConsumer {
   }
 
   #apply(table: RoutingTable, diff: TableDiff | undefined): void {
-    const incremental = diff !== undefined && !isEmptyDiff(diff) && table.version === this.#version + 1 && !this.#full;
+    const incremental = diff !== undefined && table.version === (this.#table?.version ?? 0) + 1 && !this.#full;
     this.#table = table;
-    this.#version = table.version;
     // Set again once this apply has finished: an apply that throws leaves state to be rebuilt.
     this.#full = true;
     const work = newWork();
@@ -279,7 +282,7 @@ class Proxy implements ProxyConsumer {
       for (const s of diff.removed) this.#change(work, this.#services.get(s.key), undefined);
       for (const c of diff.changed) this.#change(work, this.#services.get(c.after.key), c.after);
       // New runtimes in table order (listen port, then key), as a full reconcile creates them.
-      for (const s of [...diff.added].sort(byPortThenKey)) this.#change(work, this.#services.get(s.key), s);
+      for (const s of [...diff.added].sort(compareServices)) this.#change(work, this.#services.get(s.key), s);
     } else {
       this.#walk(table, work);
     }
@@ -320,11 +323,11 @@ class Proxy implements ProxyConsumer {
       before.mode !== after.mode ||
       before.listenPort !== after.listenPort ||
       before.bindAddress !== after.bindAddress ||
-      before.protocols.join(',') !== after.protocols.join(',');
+      !sameItems(before.protocols, after.protocols);
     if (before && moved) this.#unclaim(before, work);
     if (after) {
-      if (moved) this.#claim(after, work);
-      else this.#reclaim(after, work);
+      // Claimed even where it did not move: its claims then take the new object.
+      this.#claim(after, work);
       this.#services.set(after.key, after);
       if (after.mode !== 'udp' && !this.#runtimes.has(after.key)) this.#createRuntime(after);
     } else this.#services.delete(s.key);
@@ -354,19 +357,6 @@ class Proxy implements ProxyConsumer {
       let claims = this.#udpClaims.get(key);
       if (!claims) this.#udpClaims.set(key, (claims = new Map()));
       claims.set(s.key, s);
-      work.udp.add(key);
-    }
-  }
-
-  /** A new version of a service that claims the same ports. */
-  #reclaim(s: Service, work: Work): void {
-    const key = listenerKey(s.bindAddress, s.listenPort);
-    if (s.mode !== 'udp') {
-      this.#tcpClaims.get(key)?.set(s.key, s);
-      work.tcp.add(key);
-    }
-    if (s.protocols.includes('udp')) {
-      this.#udpClaims.get(key)?.set(s.key, s);
       work.udp.add(key);
     }
   }
@@ -658,7 +648,7 @@ class Proxy implements ProxyConsumer {
       const failure = this.#bindFailures.get(`udp ${key}`);
       if (failure && Date.now() < failure.retryAt) return;
       const flowsGauge = new ServiceMetrics(this.#metrics, first.key);
-      const algorithm = balanceAlgorithm(first, this.#logger);
+      const algorithm = this.#udpAlgorithm(first);
       const proxy = new UdpProxy({
         onStats: ({ flows }) => flowsGauge.udpFlows.set(flows),
         onError: (error) => this.#logger.warn({ listener: `udp ${key}`, err: error }, 'udp listener error'),
@@ -687,13 +677,16 @@ class Proxy implements ProxyConsumer {
           this.#scheduleRetry();
         },
       );
+    } else if (binding.service.spec !== first.spec) {
+      // `HAPROXY_{n}_BALANCE` is in the spec: looked at again only when that changed, so a value
+      // pacer does not implement is warned about once, not at every table.
+      const algorithm = this.#udpAlgorithm(first);
+      if (algorithm !== binding.algorithm) {
+        binding.algorithm = algorithm;
+        binding.proxy.setBalancer(createBalancer(algorithm));
+      }
     }
     binding.service = first;
-    const algorithm = balanceAlgorithm(first, this.#logger);
-    if (algorithm !== binding.algorithm) {
-      binding.algorithm = algorithm;
-      binding.proxy.setBalancer(createBalancer(algorithm));
-    }
     const next = new Map<string, Upstream>();
     const list: Upstream[] = [];
     for (const b of first.backends) {
@@ -706,6 +699,15 @@ class Proxy implements ProxyConsumer {
     binding.upstreams.clear();
     for (const [k, u] of next) binding.upstreams.set(k, u);
     binding.proxy.setUpstreams(list);
+  }
+
+  /**
+   * The balance algorithm of a service's UDP port: that of its runtime when it has one (a tcp+udp
+   * service; the runtime warned already about a value pacer does not implement), else its own.
+   */
+  #udpAlgorithm(s: Service): BalanceAlgorithm {
+    const rt = this.#runtimes.get(s.key);
+    return rt && rt.service.spec === s.spec ? rt.algorithm : balanceAlgorithm(s, this.#logger);
   }
 
   #setBindFailure(key: string, failure: { retryAt: number; problem: ListenerProblem }): void {
@@ -780,10 +782,6 @@ function incumbentFirst(claimants: Service[], incumbent: string | undefined): vo
 
 function byKey(a: Service, b: Service): number {
   return compareStrings(a.key, b.key);
-}
-
-function byPortThenKey(a: Service, b: Service): number {
-  return a.listenPort - b.listenPort || compareStrings(a.key, b.key);
 }
 
 function compareStrings(a: string, b: string): number {

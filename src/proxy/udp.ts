@@ -164,16 +164,16 @@ export class UdpProxy {
     return this.#socket.address();
   }
 
-  /**
-   * Replace the upstreams in place: flows to an upstream whose key is gone are closed; flows to an
-   * upstream that stays move to the new object (with its `active` count); new flows pick from the
-   * new list only.
-   */
   /** New flows pick with `balancer` from now on; live flows keep their upstream. */
   setBalancer(balancer: Balancer): void {
     this.#balancer = balancer;
   }
 
+  /**
+   * Replace the upstreams in place: flows to an upstream whose key is gone are closed; flows to an
+   * upstream that stays move to the new object (with its `active` count); new flows pick from the
+   * new list only.
+   */
   setUpstreams(upstreams: readonly Upstream[]): void {
     const next = [...upstreams];
     this.#upstreams = next;

@@ -18,7 +18,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
-import type { Backend } from '../model/routing-table.ts';
+import { backendKey, type Backend } from '../model/routing-table.ts';
 import type { Balancer, PickContext, Upstream } from './balancer.ts';
 import { fnv1a32 } from './balancers/hash.ts';
 import { UpstreamPool } from './http/client.ts';
@@ -207,11 +207,6 @@ export class UpstreamState implements Upstream, BackendCounters {
     pool.close();
     if (pool.size > 0) (x.closing ??= new Set()).add(pool);
   }
-}
-
-/** The key an upstream is known by across tables (balancers exclude by it): `taskId@address:port`. */
-export function backendKey(b: Pick<Backend, 'taskId' | 'address' | 'port'>): string {
-  return `${b.taskId}@${b.address}:${b.port}`;
 }
 
 /**
