@@ -6,7 +6,6 @@
  * primary's business (it forwards the shutdown).
  */
 import { createLogger } from '../log.ts';
-import type { TableDiff } from '../model/routing-table.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { startProxy, type ProxyConsumer } from './index.ts';
 import { WorkerTable } from './worker-table.ts';
@@ -21,8 +20,6 @@ const send = (message: FromWorker): void => {
 
 /** The primary's table as this worker knows it (whole once, then patched with each table's changes). */
 const table = new WorkerTable();
-/** No diff: the proxy reconciles the whole table. */
-const WHOLE: TableDiff = { added: [], removed: [], changed: [], apps: [], cluster: false };
 
 let proxy: ProxyConsumer | undefined;
 let stopping = false;
@@ -44,8 +41,8 @@ process.on('disconnect', () => void stop(1_000));
 process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'pacer:table':
-      // Whole: the proxy reconciles every listener.
-      proxy?.apply(table.replace(message), WHOLE);
+      // Whole, so without a diff: the proxy reconciles every listener.
+      proxy?.apply(table.replace(message));
       send({ type: 'pacer:applied', version: message.version });
       return;
     case 'pacer:changes': {

@@ -7,7 +7,7 @@
  * service of every table: at 10,000 apps × 10 tasks megabytes of IPC per event, and a whole-table
  * reconcile in every worker.)
  */
-import { EMPTY_TABLE, diffService, type RoutingTable, type Service, type ServiceChange, type TableDiff } from '../model/routing-table.ts';
+import { EMPTY_TABLE, compareServices, type RoutingTable, type Service, type ServiceChange, type TableDiff } from '../model/routing-table.ts';
 
 export interface WholeTable {
   readonly type: 'pacer:table';
@@ -24,9 +24,6 @@ export interface TableChanges {
   readonly upsert: readonly Service[];
   /** Keys of the services removed. */
   readonly remove: readonly string[];
-  /** The diff's apps and cluster flag, so that the worker's diff is empty exactly when the primary's is. */
-  readonly apps: readonly string[];
-  readonly cluster: boolean;
 }
 
 export function wholeTable(table: RoutingTable): WholeTable {
@@ -41,15 +38,10 @@ export function tableChanges(table: RoutingTable, diff: TableDiff): TableChanges
     from: table.version - 1,
     upsert: [...diff.added, ...diff.changed.map((c) => c.after)],
     remove: diff.removed.map((s) => s.key),
-    apps: diff.apps,
-    cluster: diff.cluster,
   };
 }
 
-/** The routing table's order of services: listen port, then key. */
-function byPortThenKey(a: Service, b: Service): number {
-  return a.listenPort - b.listenPort || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-}
+const NONE: readonly never[] = [];
 
 /** A worker's copy of the primary's table. */
 export class WorkerTable {
@@ -60,14 +52,21 @@ export class WorkerTable {
     return this.#table;
   }
 
-  /** Take a whole table: the proxy reconciles it whole. */
+  /** Take a whole table: the proxy reconciles it whole (it is given no diff). */
   replace(message: WholeTable): RoutingTable {
     this.#services = new Map(message.services.map((s) => [s.key, s]));
     this.#table = { ...EMPTY_TABLE, version: message.version, services: message.services };
     return this.#table;
   }
 
-  /** Apply changes; undefined when they do not follow the version held (the worker needs the whole table). */
+  /**
+   * Apply changes; undefined when they do not follow the version held (the worker needs the whole
+   * table). The diff holds what the proxy reads of one (`Proxy.#apply`): the services added and
+   * removed, and each changed service's `after`. A `ServiceChange`'s backend lists are left empty
+   * and its `specChanged` set (not known: the spec came through IPC, a copy), since working them out
+   * would cost a `diffService` per change for nothing; the diff's `apps` and `cluster` are left
+   * empty too (the worker's table has neither).
+   */
   patch(message: TableChanges): { readonly table: RoutingTable; readonly diff: TableDiff } | undefined {
     if (message.from !== this.#table.version || this.#table === EMPTY_TABLE) return undefined;
     const services = this.#services;
@@ -91,15 +90,15 @@ export class WorkerTable {
         reorder = true;
         continue;
       }
-      // The primary says it changed: the proxy takes the new object even if no field it compares differs.
-      changed.push(diffService(before, after) ?? { before, after, backendsAdded: [], backendsRemoved: [], backendsChanged: [], specChanged: false });
+      // The primary says it changed: the proxy takes the new object.
+      changed.push({ before, after, backendsAdded: NONE, backendsRemoved: NONE, backendsChanged: NONE, specChanged: true });
       if (before.listenPort !== after.listenPort) reorder = true;
       else replaced.set(before, after);
     }
     let list: Service[];
-    if (reorder) list = [...services.values()].sort(byPortThenKey);
+    if (reorder) list = [...services.values()].sort(compareServices);
     else list = this.#table.services.map((s) => replaced.get(s) ?? s);
     this.#table = { ...EMPTY_TABLE, version: message.version, services: list };
-    return { table: this.#table, diff: { added, removed, changed, apps: message.apps, cluster: message.cluster } };
+    return { table: this.#table, diff: { added, removed, changed, apps: [], cluster: false } };
   }
 }

@@ -191,8 +191,6 @@ await proxy.close(0);
 console.log(`close: ${(performance.now() - t0).toFixed(0)} ms`);
 
 async function check(): Promise<void> {
-  /** What a proxy worker passes (it gets tables without their diff): the whole table is reconciled. */
-  const NO_DIFF = { added: [], removed: [], changed: [], apps: [], cluster: false };
   const opt = (name: string, fallback: number) => {
     const i = argv.indexOf(name);
     return i >= 0 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--') ? Number(argv[i + 1]) : fallback;
@@ -286,7 +284,8 @@ async function check(): Promise<void> {
     const builtA = a.builder.build({ apps: snapshot });
     const builtB = b.builder.build({ apps: snapshot });
     if (!isEmptyDiff(builtA.diff)) a.proxy.apply(builtA.table, builtA.diff);
-    b.proxy.apply(builtB.table, NO_DIFF);
+    // Without a diff, as a proxy worker's whole table or a retry: the whole table is reconciled.
+    b.proxy.apply(builtB.table);
     services += builtA.table.services.length;
     clashes += a.proxy.problems().filter((p) => p.kind === 'clash').length;
     // Binds (and closes) settle; a port closed and bound again at once may need the 2 s retry.
