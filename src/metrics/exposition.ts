@@ -12,17 +12,34 @@ import { CollectedMetric } from './registry.ts';
 
 const CHUNK_CHARS = 64 * 1024;
 
-/** A label value in the text format: backslash, double quote and line feed escaped. */
-export function escapeLabelValue(value: string): string {
-  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : value;
+/** Help text in the text format: backslash and line feed escaped. */
+function escapeHelp(value: string): string {
+  return /[\\\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : value;
 }
 
-/** A sample value as prom-client writes it. */
-export function sampleValue(value: number): string {
+/** A label value in the text format: as help text, and the double quote too. */
+function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value) ? escapeHelp(value).replace(/"/g, '\\"') : value;
+}
+
+/** A sample value in the text format (`NaN`, `+Inf`, `-Inf` spelled out). */
+function sampleValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   return String(value);
+}
+
+/** A family's `# HELP` and `# TYPE` lines. */
+function familyHeader(metric: { readonly name: string; readonly help: string; readonly type: string }): string {
+  return `# HELP ${metric.name} ${escapeHelp(metric.help)}\n# TYPE ${metric.name} ${metric.type}\n`;
+}
+
+/** One sample line: the family's name, its labels in `labelNames` order, the value. */
+function sampleLine(name: string, labelNames: readonly string[], labelValue: (name: string, i: number) => string, value: number): string {
+  let pairs = '';
+  for (let i = 0; i < labelNames.length; i++) pairs += `${i === 0 ? '' : ','}${labelNames[i]!}="${escapeLabelValue(labelValue(labelNames[i]!, i))}"`;
+  return `${name}{${pairs}} ${sampleValue(value)}\n`;
 }
 
 /** Registries whose exposition is written by someone else (the `--workers` primary merges its workers'). */
@@ -54,10 +71,12 @@ export async function* exposition(registry: Registry): AsyncGenerator<string> {
 }
 
 function* collectedText(metric: CollectedMetric): Generator<string> {
-  const help = metric.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-  let out = `# HELP ${metric.name} ${help}\n# TYPE ${metric.name} ${metric.type}\n`;
-  for (const lines of metric.textBySource()) {
-    out += lines;
+  let out = familyHeader(metric);
+  const values: MetricValue<string>[] = [];
+  for (const source of metric.sources()) {
+    values.length = 0;
+    source.collect(metric, values);
+    for (const v of values) out += sampleLine(metric.name, metric.labelNames, (n) => String(v.labels[n] ?? ''), v.value);
     if (out.length >= CHUNK_CHARS) {
       yield out;
       out = '';
@@ -81,7 +100,7 @@ export function packSeries(metric: CollectedMetric): PackedSeries {
   const values = new Array<number>(out.length);
   for (let i = 0; i < out.length; i++) {
     const v = out[i]!;
-    keys[i] = names.length === 2 ? `${String(v.labels[names[0]!] ?? '')}\u0000${String(v.labels[names[1]!] ?? '')}` : names.map((n) => String(v.labels[n] ?? '')).join('\u0000');
+    keys[i] = names.map((n) => String(v.labels[n] ?? '')).join('\u0000');
     values[i] = v.value;
   }
   return { keys, values };
@@ -107,13 +126,10 @@ export function mergedSeriesText(
       merged.set(key, seen === undefined ? value : merge === 'max' ? Math.max(seen, value) : seen + value);
     }
   }
-  const help = metric.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-  const chunks: string[] = [`# HELP ${metric.name} ${help}\n# TYPE ${metric.name} ${metric.type}\n`];
+  const chunks: string[] = [familyHeader(metric)];
   for (const [key, value] of merged) {
     const labelValues = key.split('\u0000');
-    let pairs = '';
-    for (let i = 0; i < metric.labelNames.length; i++) pairs += `${i === 0 ? '' : ','}${metric.labelNames[i]!}="${escapeLabelValue(labelValues[i] ?? '')}"`;
-    chunks.push(`${metric.name}{${pairs}} ${sampleValue(value)}\n`);
+    chunks.push(sampleLine(metric.name, metric.labelNames, (_n, i) => labelValues[i] ?? '', value));
   }
   return chunks.join('');
 }

@@ -26,14 +26,9 @@ export type Metrics = { readonly [K in Exclude<MetricKey, CollectedKey>]: Instru
   readonly [K in CollectedKey]: CollectedMetric;
 } & { readonly registry: Registry };
 
-/**
- * Writes the series of one source into a scrape: `collect` as values (`out.push({ labels, value })`,
- * for prom-client's `metrics()` and `getMetricsAsJSON()`), `text` as sample lines of the text format
- * (for the streamed `/metrics`, src/metrics/exposition.ts). Both write the same series.
- */
+/** Writes the series of one source into a scrape: `out.push({ labels, value })`. */
 export interface SeriesSource {
   collect(metric: CollectedMetric, out: MetricValue<string>[]): void;
-  text(metric: CollectedMetric): string;
 }
 
 /**
@@ -77,11 +72,6 @@ export class CollectedMetric {
   /** The sources writing this family's series now. */
   sources(): Iterable<SeriesSource> {
     return this.#sources;
-  }
-
-  /** The sample lines of each source in turn (see `exposition`). */
-  *textBySource(): Generator<string> {
-    for (const source of this.#sources) yield source.text(this);
   }
 
   /** `registry.resetMetrics()`: the values are the sources' own state; nothing to reset here. */

@@ -7,7 +7,6 @@
  */
 import type { MetricValue } from 'prom-client';
 import type { CollectedMetric, Metrics, SeriesSource } from '../metrics/registry.ts';
-import { escapeLabelValue, sampleValue } from '../metrics/exposition.ts';
 
 interface Inc {
   inc(value?: number): void;
@@ -145,16 +144,6 @@ class BackendSeries implements SeriesSource {
     this.#metrics = metrics;
     this.#service = service;
     this.#backends = backends;
-  }
-
-  text(metric: CollectedMetric): string {
-    const values: MetricValue<string>[] = [];
-    this.collect(metric, values);
-    if (values.length === 0) return '';
-    const head = `${metric.name}{service="${escapeLabelValue(this.#service)}",backend="`;
-    let out = '';
-    for (const v of values) out += `${head}${escapeLabelValue(String(v.labels['backend']))}"} ${sampleValue(v.value)}\n`;
-    return out;
   }
 
   collect(metric: CollectedMetric, out: MetricValue<string>[]): void {
