@@ -118,9 +118,8 @@ export const EMPTY_TABLE: RoutingTable = {
 interface AppRoutes {
   readonly entry: AppEntry;
   readonly services: readonly Service[];
-  readonly problems: readonly LabelProblem[];
   readonly routableBackends: number;
-  /** The app's labels parsed (a pure function of the app definition: reused while it is the same object). */
+  /** The app's labels parsed, with their problems (a pure function of the app definition: reused while it is the same object). */
   readonly labels: ParsedLabels;
 }
 
@@ -266,14 +265,14 @@ export class TableBuilder {
       }
       tasks += after.entry.tasks.length - before.entry.tasks.length;
       routableBackends += after.routableBackends - before.routableBackends;
-      if (before.problems !== after.problems && JSON.stringify(before.problems) !== JSON.stringify(after.problems)) problemsChanged = true;
+      if (before.labels.problems !== after.labels.problems && JSON.stringify(before.labels.problems) !== JSON.stringify(after.labels.problems)) problemsChanged = true;
     }
     let problems = previous.problems;
     if (problemsChanged) {
       const all: LabelProblem[] = [];
       for (const [appId, r] of this.#routes) {
         const changed = changes.find((c) => c[0] === appId);
-        for (const p of (changed ? changed[2] : r)?.problems ?? []) all.push(p);
+        for (const p of (changed ? changed[2] : r)?.labels.problems ?? []) all.push(p);
       }
       problems = all;
     }
@@ -298,7 +297,7 @@ function assemble(routes: ReadonlyMap<string, AppRoutes>, cluster: ClusterInfo |
   for (const r of routes.values()) {
     for (const s of r.services) services.push(s);
     apps.push(r.entry);
-    for (const p of r.problems) problems.push(p);
+    for (const p of r.labels.problems) problems.push(p);
     tasks += r.entry.tasks.length;
     routableBackends += r.routableBackends;
   }
@@ -331,7 +330,7 @@ function appRoutes(state: AppState, options: TableOptions, labels?: ParsedLabels
     tasks,
   };
   const parsed = labels ?? parseServiceSpecs(app.id, app.labels, app.ports.length);
-  const { specs, problems } = parsed;
+  const { specs } = parsed;
   const services: Service[] = [];
   let routableBackends = 0;
   for (const port of app.ports) {
@@ -371,7 +370,7 @@ function appRoutes(state: AppState, options: TableOptions, labels?: ParsedLabels
       backends,
     });
   }
-  return { entry, services, problems, routableBackends, labels: parsed };
+  return { entry, services, routableBackends, labels: parsed };
 }
 
 function taskEntry(app: App, task: Task, useHealthChecks: boolean): TaskEntry {
