@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/registry.ts';
+import { closingResponse } from './http/headers.ts';
 
 export interface ConnectionLimitSettings {
   /** Client connections open at once on one listener. */
@@ -78,9 +79,7 @@ export class ConnectionBudget {
       return;
     }
     const body = `pacer: ${reason}\n`;
-    socket.end(
-      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
-    );
+    socket.end(closingResponse(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }, body));
     // Read (and drop) what the client sends meanwhile, so that closing does not reset the
     // connection under the answer; a client that keeps talking is cut.
     socket.on('data', () => undefined);

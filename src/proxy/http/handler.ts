@@ -19,7 +19,7 @@ import type { Duplex } from 'node:stream';
 import { tryVerifyPassword } from '../auth/password.ts';
 import type { ServiceRuntime } from '../service.ts';
 import { Exchange, sendSmall } from './exchange.ts';
-import { hostName, originTarget, proxypassTarget, requestRefusal, unmapAddress, upstreamRequestHeaders, type ForwardInfo, type Refusal } from './headers.ts';
+import { closingResponse, hostName, originTarget, proxypassTarget, requestRefusal, unmapAddress, upstreamRequestHeaders, type ForwardInfo, type Refusal } from './headers.ts';
 import { proxyUpgrade } from './upgrade.ts';
 
 export interface HttpListenerContext {
@@ -34,8 +34,6 @@ export interface HttpListenerContext {
 }
 
 const NO_ROUTE = 'pacer: no service for this host\n';
-const STATUS_TEXT: Record<Refusal['status'], string> = { 400: 'Bad Request', 501: 'Not Implemented', 505: 'HTTP Version Not Supported' };
-
 /** Finds the service of a request: fixed for a service port, by vhost/path/app id for the shared listeners. */
 export type Resolve = (req: IncomingMessage) => ServiceRuntime | undefined;
 
@@ -134,24 +132,24 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
   const problem = admissible(req);
   if (problem !== undefined) {
     if (problem === 'dropped') socket.end();
-    else socket.end(`HTTP/1.1 ${problem.status} ${STATUS_TEXT[problem.status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    else socket.end(closingResponse(problem.status));
     return;
   }
   const rt = resolve(req);
   if (!rt || (rt.acl && !rt.allows(req.socket.remoteAddress))) {
-    socket.end(`HTTP/1.1 ${rt ? '403 Forbidden' : '503 Service Unavailable'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    socket.end(closingResponse(rt ? 403 : 503));
     return;
   }
   if (rt.policy.redirectToHttps && ctx.proto === 'http') {
-    socket.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: ${httpsUrl(req, ctx.httpsPort)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    socket.end(closingResponse(301, { location: httpsUrl(req, ctx.httpsPort) }));
     return;
   }
   if (rt.policy.auth) {
     void authorize(req, rt).then((ok) => {
       if (socket.destroyed || req.socket.destroyed) return;
-      if (ok === 'busy') socket.end('HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      if (ok === 'busy') socket.end(closingResponse(503, { 'retry-after': '1' }));
       else if (ok) proxyUpgrade(req, socket, head, rt, ctx);
-      else socket.end(`HTTP/1.1 401 Unauthorized\r\nwww-authenticate: ${rt.policy.authChallenge ?? 'Basic'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      else socket.end(closingResponse(401, { 'www-authenticate': rt.policy.authChallenge ?? 'Basic' }));
     });
     return;
   }

@@ -12,6 +12,7 @@
  * `option forwardfor` does with one header per hop), `X-Forwarded-Proto` and `X-Forwarded-Port`
  * (set, as marathon-lb's `http-request set-header`), and `Forwarded` (RFC 7239, appended).
  */
+import { STATUS_CODES } from 'node:http';
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -277,4 +278,14 @@ export function proxypassTarget(url: string, strip: string | undefined): string 
   if (strip === undefined || !url.startsWith(strip)) return url;
   const path = url.slice(strip.endsWith('/') ? strip.length - 1 : strip.length);
   return path.startsWith('/') ? path : `/${path}`;
+}
+
+/**
+ * A whole answer for a raw socket, after which the connection closes: the status line (reason
+ * phrase from node:http), `extra` header lines, `connection: close`, the length, and `body`.
+ */
+export function closingResponse(status: number, extra: Readonly<Record<string, string>> = {}, body = ''): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
+  return `${head}connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }

@@ -12,11 +12,11 @@ import type { Duplex } from 'node:stream';
 import type { ServiceRuntime } from '../service.ts';
 import type { UpstreamState } from '../upstreams.ts';
 import type { HttpListenerContext } from './handler.ts';
-import { proxypassTarget, unmapAddress, upgradeRequestHead } from './headers.ts';
+import { closingResponse, proxypassTarget, unmapAddress, upgradeRequestHead } from './headers.ts';
 
 /** The largest upstream response head accepted. */
 const MAX_HEAD = 64 * 1024;
-const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+const BAD_GATEWAY = closingResponse(502);
 
 export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, rt: ServiceRuntime, ctx: HttpListenerContext): void {
   const info = { clientAddress: unmapAddress(req.socket.remoteAddress), proto: ctx.proto, port: ctx.port };
@@ -38,7 +38,7 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
     if (client.destroyed) return;
     const u: UpstreamState | undefined = rt.upstreams.pick(rt.balancer, { clientAddress: req.socket.remoteAddress }, tried);
     if (!u || n >= ctx.maxAttempts) {
-      client.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      client.end(closingResponse(503));
       return;
     }
     if (n > 0) rt.metrics.retries.inc();
