@@ -6,6 +6,7 @@
  * so changes between two looks are folded into one entry each).
  */
 import { diffService, type Backend, type RoutingTable, type Service, type ServiceChange, type TableDiff } from '../model/routing-table.ts';
+import { hostPort } from '../net/host-port.ts';
 
 export type ChangeKind = 'service-added' | 'service-removed' | 'service-changed' | 'backend-added' | 'backend-removed' | 'backend-changed' | 'leader';
 
@@ -29,10 +30,6 @@ function backendState(b: Backend): string {
   if (b.routable) return 'routable';
   if (b.state !== 'TASK_RUNNING') return b.state.replace(/^TASK_/, '').toLowerCase();
   return b.health === 'unhealthy' ? 'unhealthy' : `health ${b.health}`;
-}
-
-function endpoint(b: Backend): string {
-  return b.address.includes(':') ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
 }
 
 export class RoutingChanges {
@@ -97,9 +94,9 @@ export class RoutingChanges {
     const s = c.after;
     const base = { at, version, port: s.listenPort, app: s.appId };
     if (c.specChanged) this.#push({ ...base, kind: 'service-changed', detail: `settings changed (mode ${s.mode}${s.spec.vhosts.length ? `, vhosts ${s.spec.vhosts.join(',')}` : ''})` });
-    for (const b of c.backendsAdded) this.#push({ ...base, kind: 'backend-added', detail: `${endpoint(b)} added, ${backendState(b)} (task ${b.taskId})` });
-    for (const b of c.backendsRemoved) this.#push({ ...base, kind: 'backend-removed', detail: `${endpoint(b)} removed (task ${b.taskId})` });
-    for (const b of c.backendsChanged) this.#push({ ...base, kind: 'backend-changed', detail: `${endpoint(b)} now ${backendState(b)} (task ${b.taskId})` });
+    for (const b of c.backendsAdded) this.#push({ ...base, kind: 'backend-added', detail: `${hostPort(b.address, b.port)} added, ${backendState(b)} (task ${b.taskId})` });
+    for (const b of c.backendsRemoved) this.#push({ ...base, kind: 'backend-removed', detail: `${hostPort(b.address, b.port)} removed (task ${b.taskId})` });
+    for (const b of c.backendsChanged) this.#push({ ...base, kind: 'backend-changed', detail: `${hostPort(b.address, b.port)} now ${backendState(b)} (task ${b.taskId})` });
   }
 
   #push(change: RoutingChange): void {

@@ -15,6 +15,7 @@ import type { SyncStatus } from '../marathon/sync.ts';
 import type { Backend, RoutingTable, Service } from '../model/routing-table.ts';
 import { RoutingChanges, type RoutingChange } from './changes.ts';
 import type { AdminHandler, AdminSources } from './server.ts';
+import { hostPort } from '../net/host-port.ts';
 
 /** A table a consumer (DNS, Habitat, the proxy) adds to the page. Every cell is escaped. */
 export interface StatusSection {
@@ -70,17 +71,13 @@ function time(now: number, at: number | undefined): string {
   return `<time datetime="${esc(iso)}" title="${esc(iso)}">${esc(ago(now, at))}</time>`;
 }
 
-function endpoint(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 export type BackendVerdict = 'routable' | 'draining' | 'ejected' | 'unhealthy' | 'starting' | 'unknown';
 
 /** How the page classifies a backend: the table's view, plus the proxy's ejection. */
 export function backendVerdict(b: Backend, service: Service, backendUp: ReadonlyMap<string, number>): BackendVerdict {
   if (b.draining) return 'draining';
   if (b.routable) {
-    const up = backendUp.get(`${service.key}|${b.address}:${b.port}`) ?? backendUp.get(`${service.key}|${endpoint(b.address, b.port)}`);
+    const up = backendUp.get(`${service.key}|${b.address}:${b.port}`) ?? backendUp.get(`${service.key}|${hostPort(b.address, b.port)}`);
     return up === 0 ? 'ejected' : 'routable';
   }
   if (b.state !== 'TASK_RUNNING') return b.state === 'TASK_STAGING' || b.state === 'TASK_STARTING' ? 'starting' : 'unknown';
@@ -158,7 +155,7 @@ function serviceCard(s: Service, m: StatusModel): string {
   const meta: string[] = [];
   if (s.spec.vhosts.length > 0) meta.push(`vhosts ${s.spec.vhosts.map((v) => `<code>${esc(v)}</code>`).join(' ')}`);
   if (s.spec.paths.length > 0) meta.push(`paths ${s.spec.paths.map((p) => `<code>${esc(p)}</code>`).join(' ')}`);
-  meta.push(`bind <code>${esc(endpoint(s.bindAddress, s.listenPort))}</code>`);
+  meta.push(`bind <code>${esc(hostPort(s.bindAddress, s.listenPort))}</code>`);
   if (s.servicePort !== s.listenPort) meta.push(`service port ${esc(s.servicePort)}`);
   meta.push(`protocols ${esc(s.protocols.join(','))}`);
   meta.push(`groups ${s.spec.groups.length > 0 ? esc(s.spec.groups.join(',')) : '<span class="muted">none</span>'}`);
@@ -167,7 +164,7 @@ function serviceCard(s: Service, m: StatusModel): string {
     const v = verdicts[i] ?? 'unknown';
     return (
       `<tr data-task="${esc(b.taskId)}" data-verdict="${esc(v)}">` +
-      `<td><code>${esc(endpoint(b.address, b.port))}</code></td>` +
+      `<td><code>${esc(hostPort(b.address, b.port))}</code></td>` +
       `<td>${badge(VERDICT_CLASS[v], VERDICT_TEXT[v])}</td>` +
       `<td>${esc(b.state.replace(/^TASK_/, '').toLowerCase())}, health ${esc(b.health)}</td>` +
       `<td class="task">${esc(b.taskId)}</td></tr>`

@@ -33,6 +33,7 @@ import { CertificateStore } from './tls.ts';
 import type { UpstreamTimeouts } from './upstreams.ts';
 import { VhostListener } from './vhosts.ts';
 import { sameItems } from '../model/same.ts';
+import { hostPort } from '../net/host-port.ts';
 
 export interface ProxyOptions {
   readonly bind: string;
@@ -209,7 +210,7 @@ class Proxy implements ProxyConsumer {
     let opened = false;
     for (const [proto, port] of wanted) {
       if (port === 0 || this.#vhosts.some((v) => v.proto === proto)) continue;
-      const key = `${proto} ${listenerKey(this.#options.bind, port)}`;
+      const key = `${proto} ${hostPort(this.#options.bind, port)}`;
       const failure = this.#bindFailures.get(key);
       if (failure && Date.now() < failure.retryAt) continue;
       const listener = new VhostListener(proto, this.#options.bind, port, this.#limits, base, this.#certs, this.#budget);
@@ -346,7 +347,7 @@ class Proxy implements ProxyConsumer {
   }
 
   #claim(s: Service, work: Work): void {
-    const key = listenerKey(s.bindAddress, s.listenPort);
+    const key = hostPort(s.bindAddress, s.listenPort);
     if (s.mode !== 'udp') {
       let claims = this.#tcpClaims.get(key);
       if (!claims) this.#tcpClaims.set(key, (claims = new Map()));
@@ -362,7 +363,7 @@ class Proxy implements ProxyConsumer {
   }
 
   #unclaim(s: Service, work: Work): void {
-    const key = listenerKey(s.bindAddress, s.listenPort);
+    const key = hostPort(s.bindAddress, s.listenPort);
     for (const [claims, dirty] of [[this.#tcpClaims, work.tcp], [this.#udpClaims, work.udp]] as const) {
       const mine = claims.get(key);
       if (!mine?.delete(s.key)) continue;
@@ -393,7 +394,7 @@ class Proxy implements ProxyConsumer {
     for (const listener of closing) {
       // A runtime that now owns another listener (its bind address or port changed) is not closing.
       const rt = listener.runtime;
-      const owns = this.#owners.get(listenerKey(rt.service.bindAddress, rt.service.listenPort)) === rt;
+      const owns = this.#owners.get(hostPort(rt.service.bindAddress, rt.service.listenPort)) === rt;
       void listener.close(this.#options.drainTimeoutMs, !owns);
     }
 
@@ -799,10 +800,6 @@ function sameKeys(a: readonly Service[], b: readonly Service[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i]!.key !== b[i]!.key) return false;
   return true;
-}
-
-function listenerKey(bind: string, port: number): string {
-  return bind.includes(':') ? `[${bind}]:${port}` : `${bind}:${port}`;
 }
 
 function isWildcard(bind: string): boolean {

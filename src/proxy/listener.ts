@@ -14,6 +14,7 @@ import { handleRequest, handleUpgrade, type HttpListenerContext } from './http/h
 import type { ServiceRuntime } from './service.ts';
 import { proxyTcp, type TcpTimeouts } from './tcp.ts';
 import { TLS_SERVER_OPTIONS } from './tls.ts';
+import { hostPort } from '../net/host-port.ts';
 
 export interface HttpServerLimits {
   readonly maxHeaderSize: number;
@@ -106,7 +107,7 @@ export class ServiceListener {
   #onConnection(socket: Socket): void {
     const plainHttp = this.runtime.mode === 'http' && this.secureContext === undefined && !this.tlsUnavailable;
     const sockets = (this.#sockets ??= new Set());
-    this.#name ??= `tcp ${this.bind.includes(':') ? `[${this.bind}]` : this.bind}:${this.port}`;
+    this.#name ??= `tcp ${hostPort(this.bind, this.port)}`;
     if (!this.#budget.admit(socket, this.#name, sockets.size, plainHttp)) return;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));

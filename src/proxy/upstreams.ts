@@ -23,6 +23,7 @@ import type { Balancer, PickContext, Upstream } from './balancer.ts';
 import { fnv1a32 } from './balancers/hash.ts';
 import { UpstreamPool } from './http/client.ts';
 import type { BackendCounters, ServiceMetrics } from './metrics.ts';
+import { hostPort } from '../net/host-port.ts';
 
 export interface UpstreamTimeouts {
   readonly connectTimeoutMs: number;
@@ -93,7 +94,7 @@ export class UpstreamState implements Upstream, BackendCounters {
   get name(): string {
     const x = this.#x;
     if (x?.name !== undefined) return x.name;
-    const name = this.address.includes(':') ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
+    const name = hostPort(this.address, this.port);
     if (x) x.name = name;
     return name;
   }
