@@ -7,23 +7,18 @@
 import { describe, expect, it } from 'vitest';
 import type { IpSource } from '../../src/config/options.ts';
 import { LiveRecords } from '../../src/dns/live.ts';
-import { buildRecords, type HostLookup, type RecordSet } from '../../src/dns/names.ts';
+import { buildRecords, type HostLookup } from '../../src/dns/names.ts';
 import { nameKey } from '../../src/dns/wire.ts';
 import { TableBuilder, type RoutingTable } from '../../src/model/routing-table.ts';
 import type { AppState } from '../../src/model/snapshot.ts';
 import { app, appState, port, task } from '../helpers/model-data.ts';
+import { sortedRecords } from './zone-compare.ts';
 
 const options = { domain: 'mesos', ipSources: ['netinfo', 'host'] as IpSource[], nsAddresses: ['10.9.9.9'], ttl: 60 };
 
-function sorted(set: RecordSet): unknown {
-  return [...set.names.entries()]
-    .map(([name, r]) => [name, [...r.a].sort(), [...r.aaaa].sort(), r.srv.map((s) => `${s.target}:${s.port}`).sort()] as const)
-    .sort((x, y) => (x[0] < y[0] ? -1 : 1));
-}
-
 function expectServes(live: LiveRecords, table: RoutingTable, lookup: HostLookup, step: string, naming = options): void {
   const scratch = buildRecords(table, naming, lookup);
-  expect(sorted(live.records()), step).toEqual(sorted(scratch));
+  expect(sortedRecords(live.records()), step).toEqual(sortedRecords(scratch));
   // And the query path finds what the records say (names encoded on demand).
   for (const name of scratch.names.keys()) {
     expect(live.zone.names.get(nameKey(name)!)?.any?.count, `${step}: ${name}`).toBeGreaterThan(0);
