@@ -14,7 +14,7 @@ import { TableBuilder } from '../../src/model/routing-table.ts';
 import { startDnsServer, type DnsConsumer, type DnsContext, type DnsOptions } from '../../src/dns/server.ts';
 import { canonicalAddress } from '../../src/dns/forward.ts';
 import { TYPE } from '../../src/dns/wire.ts';
-import { freePort, parse, query, tcpExchange, udpExchange } from '../helpers/dns.ts';
+import { frame, freePort, parse, query, splitFrames, tcpExchange, udpExchange } from '../helpers/dns.ts';
 import { app, appState, snapshotOf, task } from '../helpers/model-data.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -109,11 +109,9 @@ describe('DNS over TCP', () => {
     const maxBuffered = 64 * 1024;
     const { dns, port } = await start({}, { tcp: { maxBuffered } });
     const q = query('web.marathon.mesos', TYPE.A);
-    const frame = Buffer.alloc(2 + q.length);
-    frame.writeUInt16BE(q.length, 0);
-    q.copy(frame, 2);
+    const framed = frame(q);
     const count = 300_000; // ~10 MB of queries, ~25 MB of replies: more than loopback's kernel buffers take
-    const flood = Buffer.concat(Array.from({ length: count }, () => frame));
+    const flood = Buffer.concat(Array.from({ length: count }, () => framed));
     const rssBefore = process.memoryUsage().rss;
     const greedy: Socket = connect({ port, host: '127.0.0.1' });
     cleanups.push(() => void greedy.destroy());
@@ -158,21 +156,13 @@ describe('DNS over TCP', () => {
     const socket = connect({ port, host: '127.0.0.1' });
     cleanups.push(() => void socket.destroy());
     const ids = [1, 2, 3, 4, 5];
-    const frames = ids.map((id) => {
-      const q = query('web.marathon.mesos', TYPE.A, { id });
-      const f = Buffer.alloc(2 + q.length);
-      f.writeUInt16BE(q.length, 0);
-      q.copy(f, 2);
-      return f;
-    });
+    const frames = ids.map((id) => frame(query('web.marathon.mesos', TYPE.A, { id })));
     let buffered = Buffer.alloc(0);
     const got: number[] = [];
     socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        got.push(buffered.readUInt16BE(2));
-        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
-      }
+      const { messages, rest } = splitFrames(Buffer.concat([buffered, chunk]));
+      for (const m of messages) got.push(m.readUInt16BE(0));
+      buffered = rest;
     });
     socket.write(Buffer.concat(frames));
     await until('five replies', () => got.length === 5);
@@ -210,10 +200,7 @@ describe('forwarding', () => {
       socket.on('data', (chunk: Buffer) => {
         const q = chunk.subarray(2, 2 + chunk.readUInt16BE(0));
         const out = mode === 'wrong' ? answerTo(q, '192.0.2.9', { name: query('evil.example', TYPE.A).subarray(12) }) : answerTo(q, '192.0.2.1');
-        const frame = Buffer.alloc(2 + out.length);
-        frame.writeUInt16BE(out.length, 0);
-        out.copy(frame, 2);
-        socket.end(frame);
+        socket.end(frame(out));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -64,6 +64,25 @@ export function udpExchange(port: number, packet: Buffer, timeoutMs = 2_000): Pr
   });
 }
 
+/** A two-byte length prefix and the message (DNS over TCP); `length` may lie, for hostile input. */
+export function frame(message: Buffer, length = message.length): Buffer {
+  const out = Buffer.alloc(2 + message.length);
+  out.writeUInt16BE(length & 0xffff, 0);
+  message.copy(out, 2);
+  return out;
+}
+
+/** The complete length-prefixed messages at the start of `buffered`, and the bytes after them (a message not yet whole). */
+export function splitFrames<T extends ArrayBufferLike>(buffered: Buffer<T>): { messages: Buffer<T>[]; rest: Buffer<T> } {
+  const messages: Buffer<T>[] = [];
+  let rest = buffered;
+  while (rest.length >= 2 && rest.length >= 2 + rest.readUInt16BE(0)) {
+    messages.push(rest.subarray(2, 2 + rest.readUInt16BE(0)));
+    rest = rest.subarray(2 + rest.readUInt16BE(0));
+  }
+  return { messages, rest };
+}
+
 /** Send one length-prefixed message over a fresh TCP connection and read one reply. */
 export function tcpExchange(port: number, packet: Buffer, timeoutMs = 2_000): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
@@ -78,12 +97,10 @@ export function tcpExchange(port: number, packet: Buffer, timeoutMs = 2_000): Pr
     socket.on('error', () => done(undefined));
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) done(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
+      const { messages } = splitFrames(buffered);
+      if (messages.length > 0) done(messages[0]);
     });
-    const frame = Buffer.alloc(2 + packet.length);
-    frame.writeUInt16BE(packet.length, 0);
-    packet.copy(frame, 2);
-    socket.write(frame);
+    socket.write(frame(packet));
   });
 }
 

@@ -1,9 +1,8 @@
 /**
  * HTTPS with certificates chosen by SNI, WebSocket upgrades, and UDP, through pacer.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { selfSigned } from '../helpers/tls.ts';
 import { freePorts, pacerArgs, udpExchange } from './helpers.ts';
 
 let emulator: EmulatorProc;
@@ -20,15 +20,6 @@ let httpsPort: number;
 let wsPort: number;
 let udpPort: number;
 let wsServer: Server;
-
-function selfSigned(name: string): string {
-  const key = join(dir, `${name}.key`);
-  const crt = join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-days', '1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
-  const pem = join(dir, `${name}.pem`);
-  writeFileSync(pem, readFileSync(crt, 'utf8') + readFileSync(key, 'utf8'));
-  return pem;
-}
 
 /** TLS handshake with SNI `servername`, then one HTTP/1.1 request; returns the peer certificate CN and the response. */
 function httpsGet(servername: string, path = '/'): Promise<{ cn: string; response: string }> {
@@ -46,8 +37,8 @@ function httpsGet(servername: string, path = '/'): Promise<{ cn: string; respons
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pacer-tls-'));
-  const alpha = selfSigned('alpha.test');
-  const beta = selfSigned('beta.test');
+  const alpha = selfSigned(dir, 'alpha.test');
+  const beta = selfSigned(dir, 'beta.test');
   const ports = await freePorts(7);
   const [httpPort, alphaPort, betaPort] = ports as [number, number, number];
   httpsPort = ports[3]!;

@@ -15,11 +15,12 @@
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, metric, startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { getJson, metric, startEmulator, startPacer, waitFor, within, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { rawConnect } from '../helpers/raw-socket.ts';
 import { freePort } from '../helpers/ports.ts';
 import { http as httpVia, pacerArgs, tcpFirstLine, type HttpAnswer } from '../proxy/helpers.ts';
 import { FRAMING, startFault, type FaultBackend, type FaultKind } from './fault-backends.ts';
@@ -170,22 +171,15 @@ interface RawResult {
 }
 
 /** Send `payload` on a new connection and collect what comes back until the connection closes. */
-function rawExchange(port: number, payload: string, timeoutMs = 10_000): Promise<RawResult> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ text, closed: false });
-    }, timeoutMs);
-    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closed: true });
-    });
-    socket.write(payload);
-  });
+async function rawExchange(port: number, payload: string, timeoutMs = 10_000): Promise<RawResult> {
+  const c = await rawConnect(port);
+  c.write(payload);
+  const closed = await c.closed(timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  c.destroy();
+  return { text: c.data(), closed };
 }
 
 /** Split a raw HTTP/1.1 response: status, lower-cased head, body bytes as received. */
@@ -196,29 +190,7 @@ function parseRaw(text: string): { status: number; head: string; body: string } 
 }
 
 /** A TCP client that can half-close and watch for the other side's FIN and close. */
-function tcpClient(port: number): Promise<{ socket: Socket; data: () => string; ended: () => boolean; closed: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-    let data = '';
-    let ended = false;
-    socket.on('data', (c: Buffer) => (data += c.toString('latin1')));
-    socket.on('end', () => (ended = true));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((r) => socket.once('close', () => r()));
-    socket.once('connect', () => resolve({ socket, data: () => data, ended: () => ended, closed }));
-    socket.once('error', reject);
-  });
-}
-
-/** Resolve when `p` settles, or reject after `ms` with `what`. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const tcpClient = (port: number) => rawConnect(port, { allowHalfOpen: true });
 
 const sequential = async (n: number, f: (i: number) => Promise<HttpAnswer>): Promise<HttpAnswer[]> => {
   const out: HttpAnswer[] = [];
@@ -396,7 +368,7 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
     it('HTTP: 504 after the idle timeout, GET and POST each sent once, the upstream connections closed', async ({ expect }) => {
       const s = S.hangHttp;
       const hang = s.backends[0]!;
-      const [get, post] = await within(Promise.all([http(url(s)), http(url(s), { method: 'POST', body: 'once' })]), 10_000, '504s');
+      const [get, post] = await within(Promise.all([http(url(s)), http(url(s), { method: 'POST', body: 'once' })]), 10_000, 'the two 504s');
       expect([get.status, get.body]).toEqual([504, 'backend timed out\n']);
       expect([post.status, post.body]).toEqual([504, 'backend timed out\n']);
       expect(hang.connections).toBe(2);
@@ -422,14 +394,11 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
       // timeout ends each exchange. Not the backend's failure: no ejection.
       const answers = await Promise.all(
         [1, 2, 3].map(async () => {
-          const socket = connect({ host: '127.0.0.1', port: s.port });
-          socket.on('error', () => undefined);
-          let text = '';
-          socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
-          socket.write(`POST /hang HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n${'x'.repeat(10)}`);
-          await waitFor('an answer', () => (text.includes('\r\n\r\n') ? true : undefined), 10_000);
-          socket.destroy();
-          return parseRaw(text).status;
+          const c = await rawConnect(s.port);
+          c.write(`POST /hang HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n${'x'.repeat(10)}`);
+          await c.until((text) => text.includes('\r\n\r\n'), 10_000, 'an answer');
+          c.destroy();
+          return parseRaw(c.data()).status;
         }),
       );
       expect(answers).toEqual([504, 504, 504]);
@@ -470,7 +439,7 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
       c.socket.write('ping\n');
       await waitFor('the echo', () => (c.data() === 'abcd\nping\n' ? true : undefined), 5_000);
       c.socket.end();
-      await within(c.closed, 5_000, 'the connection to close after both FINs');
+      await c.closed(5_000);
     });
   });
 
@@ -490,7 +459,7 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
       await waitFor('the connection to leave the gauge (pacer closed both sides)', async () => ((await openConnections(s)) === 0 ? true : undefined), 10_000);
       await waitFor('the backend to see pacer close its side', () => (b.open.size === 0 ? true : undefined), 5_000);
       c.socket.end();
-      await within(c.closed, 5_000, 'the client connection to close');
+      await c.closed(5_000);
     });
 
     it('TCP: a backend that stops reading: pacer closes both sides after the idle timeout', async ({ expect }) => {
@@ -504,12 +473,16 @@ describe.concurrent('faults that take a timeout to show (run side by side)', () 
       expect(await openConnections(s)).toBe(1);
       // The backend reads nothing, so it cannot see pacer's FIN: pacer's side is what counts.
       await waitFor('the connection to leave the gauge (pacer closed both sides)', async () => ((await openConnections(s)) === 0 ? true : undefined), 10_000);
-      await within(c.closed, 10_000, 'the client connection to close');
+      await c.closed(10_000);
     });
 
     it('HTTP: a backend that stops reading a request body: 504 after the idle timeout', async ({ expect }) => {
       const s = S.httpNoread;
       const size = 32 << 20;
+      // Not rawConnect: written before the connection is up, the body stops at the first 1 MB block
+      // (the socket's own buffer is full). On a connected socket the kernel takes about 4 MB, and
+      // pacer answered 408 at its 2 s request timeout rather than 504 in runs beside another suite
+      // (not explained yet).
       const socket = connect({ host: '127.0.0.1', port: s.port });
       socket.on('error', () => undefined);
       let text = '';

@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { freePort, query } from '../helpers/dns.ts';
+import { frame, freePort, query, splitFrames } from '../helpers/dns.ts';
 
 /** How many tasks each of the two apps below runs. */
 export const TASKS = 50;
@@ -37,7 +37,7 @@ export const TYPE_SOA = 6;
 export const TYPE_TXT = 16;
 export const TYPE_AAAA = 28;
 export const TYPE_SRV = 33;
-export const TYPE_OPT = 41;
+const TYPE_OPT = 41;
 export const TYPE_ANY = 255;
 
 /** The queries the fuzz test's zone answers (an app `/prod/web` with named ports `http` and `gossip`), mutated by `mutate`. */
@@ -107,13 +107,13 @@ export function mutate(rand: () => number, bases: readonly Buffer[] = BASES): Bu
 // Builders
 
 /** The wire form of a dotted name (labels as given, no checks: a label may be longer than 63). */
-export function wireName(name: string): Buffer {
+function wireName(name: string): Buffer {
   const labels = name.replace(/\.$/, '').split('.').filter((l) => l !== '');
   return Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length & 0xff]), Buffer.from(l, 'latin1')]), Buffer.from([0])]);
 }
 
 /** A compression pointer to `offset`. */
-export function pointer(offset: number): Buffer {
+function pointer(offset: number): Buffer {
   return Buffer.from([0xc0 | ((offset >> 8) & 0x3f), offset & 0xff]);
 }
 
@@ -192,14 +192,6 @@ export function packet(spec: PacketSpec = {}): Buffer {
   return Buffer.concat([header, q, ...answers, ...authority, ...additional]);
 }
 
-/** A two-byte length prefix and the message (DNS over TCP). */
-export function frame(message: Buffer, length = message.length): Buffer {
-  const out = Buffer.alloc(2 + message.length);
-  out.writeUInt16BE(length & 0xffff, 0);
-  message.copy(out, 2);
-  return out;
-}
-
 /** A message's header: id, QR, TC, opcode, rcode (the 4 header bits only; BADVERS's upper bits are in the OPT), counts. */
 export function header(reply: Buffer): { id: number; qr: boolean; tc: boolean; opcode: number; rcode: number; qd: number; an: number; ns: number; ar: number } {
   const flags = reply.readUInt16BE(2);
@@ -225,7 +217,7 @@ export interface Hostile {
 }
 
 /** Additional records whose owners form a chain of `hops` compression pointers (each to the previous owner; the first to the question). */
-export function pointerChain(hops: number, id = 0x1234): Buffer {
+function pointerChain(hops: number, id = 0x1234): Buffer {
   const q = question('web-prod.marathon.mesos', TYPE_A);
   const records: Buffer[] = [];
   let previous = 12; // the question name
@@ -289,7 +281,7 @@ export function shortPointerChain(id = 0x1234): Buffer {
 // The long fuzz run's mutator: the original mutations plus hand-made hostile packets and EDNS variations
 
 /** EDNS variations of a query for `name`: sizes from 0 to 65535, versions, DO, options of any size, several OPTs. */
-export function ednsVariant(rand: () => number, name: string, qtype: number): Buffer {
+function ednsVariant(rand: () => number, name: string, qtype: number): Buffer {
   const int = (n: number) => Math.floor(rand() * n);
   const q = question(name, qtype);
   const sizes = [0, 1, 511, 512, 1232, 1233, 4096, 65535, int(65536)];
@@ -322,7 +314,7 @@ export function ednsVariant(rand: () => number, name: string, qtype: number): Bu
 }
 
 /** Bad headers: counts, opcodes, QR, lengths under 12. */
-export function headerVariant(rand: () => number, base: Buffer): Buffer {
+function headerVariant(rand: () => number, base: Buffer): Buffer {
   const int = (n: number) => Math.floor(rand() * n);
   const p = Buffer.from(base);
   switch (int(5)) {
@@ -344,7 +336,7 @@ export function headerVariant(rand: () => number, base: Buffer): Buffer {
 }
 
 /** Names too long: a label of 64+ bytes, a name over 255 bytes, a label length with the reserved 0x40/0x80 bits. */
-export function nameVariant(rand: () => number): Buffer {
+function nameVariant(rand: () => number): Buffer {
   const int = (n: number) => Math.floor(rand() * n);
   switch (int(3)) {
     case 0:
@@ -365,7 +357,7 @@ const abuseCases = new Map<number, Hostile[]>();
 const chains = new Map<number, Buffer>();
 
 /** A random pointer case: loops, forward pointers, chains of random length (built once, then copied with a random id). */
-export function pointerVariant(rand: () => number): Buffer {
+function pointerVariant(rand: () => number): Buffer {
   const int = (n: number) => Math.floor(rand() * n);
   let p: Buffer;
   if (rand() < 0.3) {
@@ -410,7 +402,7 @@ export interface HostileUpstream {
   close(): Promise<void>;
 }
 
-export function upstreamReply(q: Buffer, records: number, sizes?: (number | undefined)[]): Buffer | undefined {
+function upstreamReply(q: Buffer, records: number, sizes?: (number | undefined)[]): Buffer | undefined {
   if (q.length < 12 || (q[2]! & 0x80) !== 0) return undefined;
   let pos = 12;
   while (pos < q.length && q[pos] !== 0) {
@@ -462,10 +454,10 @@ export async function startHostileUpstream(options: { records: number; keepSizes
     socket.on('error', () => {});
     let buffered = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const out = upstreamReply(buffered.subarray(2, 2 + buffered.readUInt16BE(0)), options.records, keep);
-        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
+      const { messages, rest } = splitFrames(Buffer.concat([buffered, chunk]));
+      buffered = rest;
+      for (const message of messages) {
+        const out = upstreamReply(message, options.records, keep);
         if (out) {
           answered++;
           socket.write(frame(out));

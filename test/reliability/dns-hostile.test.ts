@@ -15,12 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Answerer, TCP, UDP } from '../../src/dns/answer.ts';
 import type { NameRecords } from '../../src/dns/names.ts';
 import { buildZone } from '../../src/dns/zone.ts';
-import { freePort, parse, query, tcpExchange } from '../helpers/dns.ts';
-import { getJson, metric, startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { frame, freePort, parse, query, splitFrames, tcpExchange } from '../helpers/dns.ts';
+import { getJson, metric, startEmulator, startPacer, waitFor, within, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
 import {
   type HostileUpstream,
   ednsOption,
-  frame,
   header,
   opt,
   packet,
@@ -172,26 +171,14 @@ function tcpSession(): Promise<{ socket: Socket; replies: Buffer[]; closed: Prom
       }),
     );
     socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        replies.push(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
-        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
-      }
+      const { messages, rest } = splitFrames(Buffer.concat([buffered, chunk]));
+      replies.push(...messages);
+      buffered = rest;
     });
     socket.on('error', () => {});
     socket.once('connect', () => resolve({ socket, replies, closed, isClosed: () => isClosed }));
     socket.once('error', reject);
   });
-}
-
-/** `promise`, or a failure naming `what` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function running(appId: string, n: number): Promise<void> {

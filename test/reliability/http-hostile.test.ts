@@ -11,11 +11,12 @@
  * included) and the admin server's share of the same.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { selfSigned } from '../helpers/tls.ts';
 import { freePorts, pacerArgs } from '../proxy/helpers.ts';
 import { originTarget, requestRefusal } from '../../src/proxy/http/headers.ts';
 import { eventually, rawConnect, recordingBackend, statusLines, type RawConn, type RecordingBackend } from './http-helpers.ts';
@@ -49,15 +50,6 @@ const BAD_ANSWERS: Record<string, string> = {
   'extra-response': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\npoisoned',
 };
 
-function selfSigned(name: string): string {
-  const key = join(dir, `${name}.key`);
-  const crt = join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-days', '1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
-  const pem = join(dir, `${name}.pem`);
-  writeFileSync(pem, readFileSync(crt, 'utf8') + readFileSync(key, 'utf8'));
-  return pem;
-}
-
 /** One GET on a fresh connection; resolves with the raw answer once complete (content-length framed). */
 async function get(port: number, host: string, path: string): Promise<string> {
   const c = await rawConnect(port);
@@ -80,7 +72,7 @@ const TARGETS: readonly Target[] = [
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pacer-hostile-'));
-  const pem = selfSigned(VHOST);
+  const pem = selfSigned(dir, VHOST, 'ec');
   const ports = await freePorts(10);
   const [webPort, backendWeb, backendApi, backendTls, backendAuth] = ports as [number, number, number, number, number];
   [httpPort, httpsPort, apiPort, tlsPort, authPort] = ports.slice(5) as [number, number, number, number, number];

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { rawConnect } from '../helpers/raw-socket.ts';
 import { freePorts, http, pacerArgs } from '../proxy/helpers.ts';
 
 let emulator: EmulatorProc;
@@ -17,15 +18,13 @@ let vhostPort: number;
 const held: { req: IncomingMessage; res: ServerResponse }[] = [];
 const started: PacerProc[] = [];
 
-/** One HTTP/1.1 request on a raw socket: resolves with everything received until the close. */
+/** One HTTP/1.1 request on a raw socket: resolves with everything received until the close (30 s at most: the test timeout). */
 function rawRequest(port: number, path: string): { done: Promise<string> } {
-  const done = new Promise<string>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`GET ${path} HTTP/1.1\r\nhost: slow.test\r\nconnection: close\r\n\r\n`));
-    let text = '';
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('close', () => resolve(text));
-    socket.on('error', reject);
-  });
+  const done = (async () => {
+    const c = await rawConnect(port);
+    c.write(`GET ${path} HTTP/1.1\r\nhost: slow.test\r\nconnection: close\r\n\r\n`);
+    return c.closed(30_000);
+  })();
   return { done };
 }
 

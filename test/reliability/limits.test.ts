@@ -3,9 +3,10 @@
  * Beyond a limit an HTTP client gets a 503 naming the limit, a TCP client a close; the refusal is
  * counted and logged; a freed place is taken again.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metric, startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { rawConnect } from '../helpers/raw-socket.ts';
 import { freePorts, pacerArgs } from '../proxy/helpers.ts';
 
 let emulator: EmulatorProc;
@@ -15,30 +16,17 @@ let httpPort: number;
 let vhostPort: number;
 const open: Socket[] = [];
 
-/** Connect; resolve with the socket once the first `expect` bytes arrived, or with what came before the close. */
-function session(port: number, send: string, until: (text: string) => boolean): Promise<{ socket: Socket; text: string; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let text = '';
-    let done = false;
-    const finish = (closed: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve({ socket, text, closed });
-    };
-    const timer = setTimeout(() => {
-      socket.destroy();
-      if (!done) reject(new Error(`no answer on ${port} within 5 s; got ${JSON.stringify(text)}`));
-    }, 5_000);
-    socket.on('connect', () => socket.write(send));
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (until(text)) finish(false);
-    });
-    socket.on('close', () => finish(true));
-    socket.on('error', () => undefined);
-  });
+/** Connect and send; resolve with the socket once what arrived satisfies `until`, or with what came before the close. */
+async function session(port: number, send: string, until: (text: string) => boolean): Promise<{ socket: Socket; text: string; closed: boolean }> {
+  const c = await rawConnect(port);
+  c.write(send);
+  try {
+    await c.until((text) => until(text) || c.isClosed(), 5_000, `an answer on ${port}`);
+  } catch (error) {
+    c.destroy();
+    throw error;
+  }
+  return { socket: c.socket, text: c.data(), closed: c.isClosed() };
 }
 
 const GET = (host: string) => `GET / HTTP/1.1\r\nhost: ${host}\r\n\r\n`;

@@ -13,6 +13,7 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, digFlags, digStatus } from '../helpers/dns.ts';
 import { startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../helpers/processes.ts';
+import { selfSigned } from '../helpers/tls.ts';
 import { freePorts, http, pacerArgs } from '../proxy/helpers.ts';
 
 const PASSWORD = 'Marathon-pa55-xyzzy-42';
@@ -69,12 +70,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pacer-sec-'));
   const credentials = join(dir, 'credentials');
   writeFileSync(credentials, `marathon:${PASSWORD}\n`);
-  const key = join(dir, 'web.key');
-  const crt = join(dir, 'web.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=web.sec.test', '-addext', 'subjectAltName=DNS:web.sec.test', '-days', '1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
-  keyPem = readFileSync(key, 'utf8');
-  const pem = join(dir, 'web.pem');
-  writeFileSync(pem, readFileSync(crt, 'utf8') + keyPem);
+  const pem = selfSigned(dir, 'web.sec.test');
+  keyPem = readFileSync(join(dir, 'web.sec.test.key'), 'utf8');
 
   let vhostPort: number;
   let servicePort: number;

@@ -19,12 +19,11 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { freePort, parse, query } from '../../helpers/dns.ts';
+import { frame, freePort, parse, query, splitFrames } from '../../helpers/dns.ts';
 import { getJson, metric, startEmulator, startPacer, waitFor, type EmulatorProc, type PacerProc } from '../../helpers/processes.ts';
 import { seededRandom } from '../../helpers/random.ts';
 import {
   BASES,
-  frame,
   header,
   hostileMutate,
   startHostileUpstream,
@@ -89,11 +88,9 @@ function tcpAsk(port: number, messages: readonly Buffer[], timeoutMs = 10_000): 
     socket.on('error', () => {});
     socket.on('close', () => done(true));
     socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        replies.push(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
-        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
-      }
+      const { messages, rest } = splitFrames(Buffer.concat([buffered, chunk]));
+      replies.push(...messages);
+      buffered = rest;
     });
     socket.once('connect', () => socket.end(Buffer.concat(messages)));
   });
