@@ -8,7 +8,8 @@
  * exist without the type, both with the zone's SOA in the authority section (SRV included); SOA and
  * NS at the apex in the answer section; OPT echoed with the size honoured (at most 1232); partial
  * answers with TC when a UDP reply does not fit (512 bytes without EDNS); ANY over UDP answered with
- * one RRset (RFC 8482); REFUSED (or forwarding) outside the zone; FORMERR/NOTIMP/BADVERS
+ * one RRset (RFC 8482); REFUSED outside the zone, or forwarding for the clients allowed to have it
+ * (`forwardAllow`); FORMERR/NOTIMP/BADVERS
  * for queries pacer cannot read; SERVFAIL until the first routing table arrived.
  */
 import { answersFor, type AnswerSet, type Zone } from './zone.ts';
@@ -88,6 +89,11 @@ export interface AnswererOptions {
   readonly domain: string;
   /** Names outside the zone are forwarded (else REFUSED); also the RA bit. */
   readonly forwarding: boolean;
+  /**
+   * Which clients may have names outside the zone forwarded (`--dns-forward-allow`); the others
+   * get REFUSED, so that pacer is no open resolver. Default: every client.
+   */
+  readonly forwardAllow?: { allows(client: string): boolean };
 }
 
 export class Answerer {
@@ -95,6 +101,7 @@ export class Answerer {
   readonly #domainKey: string;
   readonly #domainLength: number;
   readonly #forwarding: boolean;
+  readonly #forwardAllow: { allows(client: string): boolean } | undefined;
   #zone: Zone | undefined;
   #perm = new Uint32Array(16);
   #blockPos = new Int32Array(16);
@@ -102,6 +109,8 @@ export class Answerer {
   readonly counts = new Float64Array(TRANSPORT_LABELS.length * QTYPE_LABELS.length * RCODE_LABELS.length);
   malformed = 0;
   truncated = 0;
+  /** Queries for names outside the zone REFUSED because the client may not have them forwarded (never reset). */
+  forwardRefused = 0;
 
   constructor(options: AnswererOptions) {
     const key = nameKey(options.domain);
@@ -109,6 +118,7 @@ export class Answerer {
     this.#domainKey = key;
     this.#domainLength = key.length;
     this.#forwarding = options.forwarding;
+    this.#forwardAllow = options.forwardAllow;
   }
 
   get zone(): Zone | undefined {
@@ -133,8 +143,19 @@ export class Answerer {
     this.counts[(transport * QTYPE_LABELS.length + qtypeIndex(qtype)) * RCODE_LABELS.length + rcodeIndex(rcode)]!++;
   }
 
-  /** The reply to `req`; FORWARD to hand it to the resolvers; undefined to drop it. Never throws on bad input. */
-  answer(req: Buffer, transport: Transport): Buffer | typeof FORWARD | undefined {
+  /**
+   * The query as the last `answer` decoded it (the same object every time): after FORWARD, what
+   * the forwarding needs (question end, OPT, UDP size), to be read before the next `answer`.
+   */
+  get query(): Readonly<Query> {
+    return this.#q;
+  }
+
+  /**
+   * The reply to `req` from `client` (its address, checked against `forwardAllow`); FORWARD to hand
+   * it to the resolvers (`query` holds it decoded); undefined to drop it. Never throws on bad input.
+   */
+  answer(req: Buffer, transport: Transport, client = ''): Buffer | typeof FORWARD | undefined {
     const q = this.#q;
     const status = decodeQuery(req, q);
     if (status !== DECODE.OK) {
@@ -154,7 +175,11 @@ export class Answerer {
     }
     const ra = this.#forwarding ? FLAG_RA : 0;
     if (!this.#inZone(q)) {
-      if (this.#forwarding) return FORWARD;
+      if (this.#forwarding) {
+        if (!this.#forwardAllow || this.#forwardAllow.allows(client)) return FORWARD;
+        // Not an open resolver: outside --dns-forward-allow, names outside the zone are REFUSED (no RA either).
+        this.forwardRefused++;
+      }
       this.count(transport, qtype, RCODE.REFUSED);
       return errorReply(req, q, RCODE.REFUSED, 0, true);
     }

@@ -42,7 +42,7 @@ import { registerDnsApi, type MesosDnsConfig } from './http-api.ts';
 import { LiveRecords, type FullBuild, type LiveUpdate } from './live.ts';
 import { SRV_WEIGHT } from './names.ts';
 import { SOA_EXPIRE, SOA_REFRESH, SOA_RETRY, type Zone } from './zone.ts';
-import { DECODE, decodeQuery, errorReply, Query, RCODE, truncateReply, UDP_MAX, udpLimit } from './wire.ts';
+import { errorReply, FLAG_RA, type Query, RCODE, truncateReply, UDP_MAX, udpLimit } from './wire.ts';
 
 export type DnsOptions = Pick<
   ConfigValues,
@@ -145,6 +145,13 @@ interface Building {
   timer: NodeJS.Immediate | undefined;
 }
 
+/** How a sliced full build went (logged when it is done). */
+interface SlicedBuildStats {
+  readonly slices: number;
+  readonly longestSliceMs: number;
+  readonly busyMs: number;
+}
+
 function taskCount(table: RoutingTable): number {
   let n = 0;
   for (const app of table.apps) n += app.tasks.length;
@@ -184,7 +191,8 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     timeoutMs: context.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS,
     onAttempt: (result) => metrics.dnsForwarded.inc({ result }),
   });
-  const answerer = new Answerer({ domain: options.dnsDomain, forwarding: forwarder.enabled });
+  // Not an open resolver: names outside the zone are forwarded only for clients in --dns-forward-allow.
+  const answerer = new Answerer({ domain: options.dnsDomain, forwarding: forwarder.enabled, forwardAllow: new ForwardAllowList(options.dnsForwardAllow) });
   const nsAddresses = nameServerAddresses(options.dnsBind);
   const slicing = BUILD_SLICING;
   let table: RoutingTable | undefined;
@@ -200,7 +208,8 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     for (const resolve of done) resolve();
   };
 
-  const served = (update: LiveUpdate, trigger: 'table' | 'hosts', seconds: number, extra: Record<string, number> = {}) => {
+  /** A new zone (or answers) served: metrics and a log line, at info for a sliced full build (`build`), else at debug. */
+  const served = (update: LiveUpdate, trigger: 'table' | 'hosts', seconds: number, build?: SlicedBuildStats) => {
     const zone = live.zone;
     if (answerer.zone !== zone) answerer.setZone(zone);
     metrics.dnsRebuilds.inc({ trigger });
@@ -208,8 +217,8 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     metrics.dnsRecords.set(zone.recordCount);
     metrics.dnsNames.set(zone.names.size);
     metrics.dnsSerial.set(serial);
-    const fields = { version: table?.version, trigger, rebuilt: update.rebuilt, apps: update.apps, encoded: update.names, names: zone.names.size, records: zone.recordCount, serial, ms: Math.round(seconds * 1e4) / 10, ...extra };
-    if (extra['slices'] !== undefined) log.info(fields, 'dns zone built');
+    const fields = { version: table?.version, trigger, rebuilt: update.rebuilt, apps: update.apps, encoded: update.names, names: zone.names.size, records: zone.recordCount, serial, ms: Math.round(seconds * 1e4) / 10, ...build };
+    if (build) log.info(fields, 'dns zone built');
     else log.debug(fields, 'dns answers updated');
   };
 
@@ -261,7 +270,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
       const old = live;
       live = b.live;
       // The names only the zone served until now used are forgotten.
-      for (const host of [...old.hostNames()]) if (!live.usesHost(host)) hosts.release(host);
+      for (const host of [...old.hostNames()]) release(host);
       const round = (x: number) => Math.round(x * 10) / 10;
       served(result, 'table', (performance.now() - b.started) / 1000, { slices: b.slices, longestSliceMs: round(b.longest), busyMs: round(b.busy) });
       // The tables that came meanwhile: the latest, as an update of what was just built.
@@ -308,42 +317,40 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
   Object.assign(metrics.dnsMalformed, { collect: flushMalformed });
   Object.assign(metrics.dnsTruncated, { collect: flushTruncated });
 
-  const stats: DnsListenerStats = { udpDropped: 0, sendErrors: 0, tcpOversize: 0, forwardRefused: 0 };
+  const stats: DnsListenerStats = {
+    udpDropped: 0,
+    sendErrors: 0,
+    tcpOversize: 0,
+    get forwardRefused() {
+      return answerer.forwardRefused;
+    },
+  };
 
   // Forwarded queries: the reply's rcode is counted; UDP replies are cut to the client's size (512
   // without EDNS, at most UDP_MAX with it), so forwarding amplifies no more than a local answer.
-  // Neither the forwarder nor `reply` may leave a rejected promise behind.
-  const forwardQuery = new Query();
-  const allowList = new ForwardAllowList(options.dnsForwardAllow);
-  const forward = (req: Buffer, transport: Transport, client: string, reply: (buf: Buffer) => void, done?: () => void) => {
-    if (!allowList.allows(client)) {
-      // Not an open resolver: outside --dns-forward-allow, names outside the zone are REFUSED.
-      stats.forwardRefused++;
-      if (decodeQuery(req, forwardQuery) === DECODE.OK) {
-        answerer.count(transport, forwardQuery.qtype, RCODE.REFUSED);
-        reply(errorReply(req, forwardQuery, RCODE.REFUSED, 0, true));
-      }
-      done?.();
-      return;
-    }
+  // Neither the forwarder nor `reply` may leave a rejected promise behind. `q` is the query as the
+  // Answerer decoded it (reused for the next query): what is needed of it is read before any await.
+  const forward = (req: Buffer, q: Readonly<Query>, transport: Transport, reply: (buf: Buffer) => void, done?: () => void) => {
     const copy = Buffer.from(req);
     // The resolver is asked for no more than a UDP client can be given (UDP_MAX): it truncates
     // its own answer rather than pacer cutting a bigger one.
-    const decoded = decodeQuery(copy, forwardQuery) === DECODE.OK;
-    if (decoded && forwardQuery.hasOpt && forwardQuery.udpSize > UDP_MAX) copy.writeUInt16BE(UDP_MAX, forwardQuery.optSizeAt);
+    if (q.hasOpt && q.udpSize > UDP_MAX) copy.writeUInt16BE(UDP_MAX, q.optSizeAt);
+    const qtype = q.qtype;
+    const limit = udpLimit(q);
+    // The reply when every resolver fails, made while `q` still holds this query.
+    const servfail = errorReply(req, q, RCODE.SERVFAIL, FLAG_RA, true);
     forwarder
-      .forward(copy, transport === TCP, decoded ? forwardQuery.questionEnd : -1)
+      .forward(copy, transport === TCP, q.questionEnd)
       .catch((error: unknown) => {
         log.error({ err: error }, 'dns forwarding failed');
         return undefined;
       })
       .then((upstream) => {
         try {
-          decodeQuery(copy, forwardQuery);
           let out = upstream;
-          if (out && transport === UDP) out = truncateReply(out, udpLimit(forwardQuery));
-          if (!out) out = errorReply(copy, forwardQuery, RCODE.SERVFAIL, 0x80, true);
-          answerer.count(transport, forwardQuery.qtype, out.length >= 4 ? out[3]! & 0xf : RCODE.SERVFAIL);
+          if (out && transport === UDP) out = truncateReply(out, limit);
+          if (!out) out = servfail;
+          answerer.count(transport, qtype, out.length >= 4 ? out[3]! & 0xf : RCODE.SERVFAIL);
           reply(out);
         } catch (error) {
           log.error({ err: error }, 'dns: replying to a forwarded query failed');
@@ -375,7 +382,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     }
     let reply: Buffer | typeof FORWARD | undefined;
     try {
-      reply = answerer.answer(data, UDP);
+      reply = answerer.answer(data, UDP, rinfo.address);
     } catch (error) {
       // A bug, not bad input: answerer never throws on packets. Keep serving.
       log.error({ err: error }, 'dns: answering a UDP query failed');
@@ -385,7 +392,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     if (reply === FORWARD) {
       const port = rinfo.port;
       const address = rinfo.address;
-      forward(data, UDP, address, (out) => sendUdp(out, port, address));
+      forward(data, answerer.query, UDP, (out) => sendUdp(out, port, address));
       return;
     }
     sendUdp(reply, rinfo.port, rinfo.address);
@@ -402,6 +409,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
     });
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+    const client = socket.remoteAddress ?? '';
     let buffered: Buffer = EMPTY;
     let inFlight = 0;
     let ended = false;
@@ -435,7 +443,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
         buffered = buffered.length === 2 + length ? EMPTY : buffered.subarray(2 + length);
         let reply: Buffer | typeof FORWARD | undefined;
         try {
-          reply = answerer.answer(wire, TCP);
+          reply = answerer.answer(wire, TCP, client);
         } catch (error) {
           log.error({ err: error }, 'dns: answering a TCP query failed');
           socket.destroy();
@@ -447,7 +455,7 @@ export async function startDnsServer(options: DnsOptions, context: DnsContext): 
         }
         if (reply === FORWARD) {
           inFlight++;
-          forward(wire, TCP, socket.remoteAddress ?? '', writeReply, () => {
+          forward(wire, answerer.query, TCP, writeReply, () => {
             inFlight--;
             pump();
           });
