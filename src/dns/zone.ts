@@ -14,7 +14,7 @@
  */
 import { SRV_WEIGHT, type NameRecords, type RecordSet, type SrvTarget, type ZoneRecord } from './names.ts';
 import { encodeName, ipv4Rdata, ipv6Rdata, nameKey, pointerRecord, recordTail, soaRdata, srvRdata, TYPE } from './wire.ts';
-import { ipv4Number } from '../net/ipv4.ts';
+import { ipv4Number, ipv4String } from '../net/ipv4.ts';
 
 /** SOA timers (Mesos-DNS's defaults); MINIMUM is the TTL, as in Mesos-DNS. */
 export const SOA_REFRESH = 60;
@@ -291,7 +291,10 @@ class NameState {
   key: string | undefined = undefined;
   /** A records: `[address as a number, sources, …]`. */
   ips: number[] | undefined = undefined;
-  /** AAAA records: `[address, sources, …]`. */
+  /**
+   * AAAA records: `[address, sources, rdata, …]`, the rdata parsed once, when the value is added,
+   * and kept as a latin1 string of its 16 bytes (about 32 bytes of heap, where a Buffer takes 200).
+   */
   v6: (string | number)[] | undefined = undefined;
   /** SRV records: `[target, port, sources, …]`. */
   srv: (NameState | number)[] | undefined = undefined;
@@ -323,7 +326,7 @@ class NameState {
     const v6 = this.v6;
     if (!v6) return -1;
     if (this.index) return this.index.get(address) ?? -1;
-    for (let i = 0; i < v6.length; i += 2) if (v6[i] === address) return i;
+    for (let i = 0; i < v6.length; i += 3) if (v6[i] === address) return i;
     return -1;
   }
 
@@ -348,10 +351,11 @@ class NameState {
 
   insertV6(address: string): void {
     const v6 = this.v6;
-    if (!v6) this.v6 = [address, 1];
-    else if (v6.length < SMALL) this.v6 = v6.concat([address, 1]);
-    else v6.push(address, 1);
-    this.#inserted(address, this.v6!.length - 2);
+    const rdata = ipv6Rdata(address).toString('latin1');
+    if (!v6) this.v6 = [address, 1, rdata];
+    else if (v6.length < SMALL) this.v6 = v6.concat([address, 1, rdata]);
+    else v6.push(address, 1, rdata);
+    this.#inserted(address, this.v6!.length - 3);
   }
 
   insertSrv(target: NameState, port: number, key: string): void {
@@ -375,7 +379,7 @@ class NameState {
     this.index?.delete(key);
     if (at !== last) {
       for (let k = 0; k < width; k++) list[at + k] = list[last + k]!;
-      this.index?.set(indexKey(list, at, width), at);
+      this.index?.set(indexKey(list, at), at);
     }
     list.length = last;
     this.size--;
@@ -388,17 +392,18 @@ class NameState {
       const index = new Map<string | number, number>();
       const { ips, v6, srv } = this;
       if (ips) for (let i = 0; i < ips.length; i += 2) index.set(ips[i]!, i);
-      if (v6) for (let i = 0; i < v6.length; i += 2) index.set(v6[i]!, i);
-      if (srv) for (let i = 0; i < srv.length; i += 3) index.set(indexKey(srv, i, 3), i);
+      if (v6) for (let i = 0; i < v6.length; i += 3) index.set(v6[i]!, i);
+      if (srv) for (let i = 0; i < srv.length; i += 3) index.set(indexKey(srv, i), i);
       this.index = index;
     }
   }
 }
 
 /** The index key of the tuple at `at`: an A's number, an AAAA's address, an SRV's `port target`. */
-function indexKey(list: readonly (string | number | NameState)[], at: number, width: number): string | number {
-  if (width === 3) return `${list[at + 1] as number} ${(list[at] as NameState).name}`;
-  return list[at] as string | number;
+function indexKey(list: readonly (string | number | NameState)[], at: number): string | number {
+  const first = list[at]!;
+  if (first instanceof NameState) return `${list[at + 1] as number} ${first.name}`;
+  return first as string | number;
 }
 
 /** Shards of a NameMap (a power of two). */
@@ -472,11 +477,6 @@ function nameOfKey(key: string): string | undefined {
   }
 }
 
-
-function ipv4String(n: number): string {
-  return `${Math.floor(n / 16777216) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
 function writeHeader(out: Buffer, pos: number, pointer: number, type: number, ttl: number, rdlength: number): void {
   out.writeUInt16BE(0xc000 | pointer, pos);
   out.writeUInt16BE(type, pos + 2);
@@ -507,11 +507,12 @@ function plainSet(type: number, count: number, data: Buffer, offsets: Uint32Arra
  */
 class NamesView implements ReadonlyMap<string, NameEntry> {
   readonly #byKey: ReadonlyMap<string, NameState>;
-  readonly #lookup: (key: string) => NameEntry | undefined;
+  /** The zone's lookup, given what `#byKey` holds for the key (so that a miss reads it once). */
+  readonly #lookup: (key: string, state: NameState | undefined) => NameEntry | undefined;
   readonly #size: () => number;
   readonly #entries: () => MapIterator<[string, NameEntry]>;
 
-  constructor(byKey: ReadonlyMap<string, NameState>, lookup: (key: string) => NameEntry | undefined, size: () => number, entries: () => MapIterator<[string, NameEntry]>) {
+  constructor(byKey: ReadonlyMap<string, NameState>, lookup: (key: string, state: NameState | undefined) => NameEntry | undefined, size: () => number, entries: () => MapIterator<[string, NameEntry]>) {
     this.#byKey = byKey;
     this.#lookup = lookup;
     this.#size = size;
@@ -519,8 +520,9 @@ class NamesView implements ReadonlyMap<string, NameEntry> {
   }
 
   get(key: string): NameEntry | undefined {
-    const entry = this.#byKey.get(key)?.entry;
-    return entry !== undefined ? entry : this.#lookup(key);
+    const state = this.#byKey.get(key);
+    const entry = state?.entry;
+    return entry !== undefined ? entry : this.#lookup(key, state);
   }
 
   has(key: string): boolean {
@@ -695,7 +697,7 @@ export class LiveZone implements Zone {
       const at = s.findV6(r.value);
       if (!v6 || at < 0) return;
       if (--(v6[at + 1] as number) > 0) return;
-      s.removeAt(v6, at, 2, r.value);
+      s.removeAt(v6, at, 3, r.value);
       s.flags |= ADDRESSES_CHANGED;
     }
     this.recordCount--;
@@ -811,9 +813,12 @@ export class LiveZone implements Zone {
     if (apexAny.length > this.maxAnswers) this.maxAnswers = apexAny.length;
   }
 
-  /** A name's entry as of the last commit: the apex's, its encoded records, EMPTY_ENTRY for an empty non-terminal, undefined when it does not exist. */
-  #lookup(key: string): NameEntry | undefined {
-    let s = this.#byKey.get(key);
+  /**
+   * A name's entry as of the last commit: the apex's, its encoded records, EMPTY_ENTRY for an empty
+   * non-terminal, undefined when it does not exist. `s`: what `#byKey` holds for `key` (the caller
+   * has read it already).
+   */
+  #lookup(key: string, s: NameState | undefined): NameEntry | undefined {
     if (s === undefined) {
       if (key === this.#apexKey) return this.#apexEntry;
       const known = this.#absent.get(key);
@@ -843,7 +848,7 @@ export class LiveZone implements Zone {
     if ((s.flags & BLOCK_VALID) !== 0) return s.block;
     s.flags |= BLOCK_VALID;
     const na = s.ips ? s.ips.length / 2 : 0;
-    const n6 = s.v6 ? s.v6.length / 2 : 0;
+    const n6 = s.v6 ? s.v6.length / 3 : 0;
     if (na + n6 === 0) return (s.block = undefined);
     const data = Buffer.allocUnsafe(na * 16 + n6 * 28);
     const pointers: number[] = [];
@@ -859,9 +864,9 @@ export class LiveZone implements Zone {
     }
     const v6 = s.v6;
     if (v6) {
-      for (let i = 0; i < v6.length; i += 2) {
+      for (let i = 0; i < v6.length; i += 3) {
         writeHeader(data, pos, 0, TYPE.AAAA, this.ttl, 16);
-        ipv6Rdata(v6[i] as string).copy(data, pos + 12);
+        data.write(v6[i + 2] as string, pos + 12, 'latin1');
         pointers.push(pos);
         pos += 28;
       }
@@ -876,7 +881,7 @@ export class LiveZone implements Zone {
     const v6 = s.v6;
     const srvs = s.srv;
     const na = ips ? ips.length / 2 : 0;
-    const n6 = v6 ? v6.length / 2 : 0;
+    const n6 = v6 ? v6.length / 3 : 0;
     const ns = srvs ? srvs.length / 3 : 0;
     const count = na + n6 + ns;
     const start6 = na * 16;
@@ -907,11 +912,11 @@ export class LiveZone implements Zone {
       }
     }
     if (v6) {
-      for (let i = 0; i < v6.length; i += 2) {
+      for (let i = 0; i < v6.length; i += 3) {
         if (offsets) offsets[r] = pos;
         r++;
         writeHeader(data, pos, 12, TYPE.AAAA, ttl, 16);
-        ipv6Rdata(v6[i] as string).copy(data, pos + 12);
+        data.write(v6[i + 2] as string, pos + 12, 'latin1');
         pos += 28;
       }
     }
@@ -964,13 +969,15 @@ export class LiveZone implements Zone {
     const states = this.#states;
     const children = this.#children;
     const domain = this.domain;
-    const lookup = (key: string) => this.#lookup(key);
+    const byKey = this.#byKey;
+    const lookup = (key: string, state: NameState | undefined) => this.#lookup(key, state);
     function* entries(): MapIterator<[string, NameEntry]> {
-      yield [keyOf(domain), lookup(keyOf(domain))!];
+      const apexKey = keyOf(domain);
+      yield [apexKey, lookup(apexKey, byKey.get(apexKey))!];
       for (const s of states.values()) {
         if (s.name === domain || (s.flags & EXISTED) === 0) continue;
         const key = (s.key ??= keyOf(s.name));
-        yield [key, lookup(key)!];
+        yield [key, lookup(key, byKey.get(key))!];
       }
       for (const name of children.keys()) {
         const s = states.get(name);
@@ -987,7 +994,7 @@ export class LiveZone implements Zone {
     const records = (s: NameState): NameRecords => {
       const out: NameRecords = { a: [], aaaa: [], srv: [] };
       if (s.ips) for (let i = 0; i < s.ips.length; i += 2) out.a.push(ipv4String(s.ips[i]!));
-      if (s.v6) for (let i = 0; i < s.v6.length; i += 2) out.aaaa.push(s.v6[i] as string);
+      if (s.v6) for (let i = 0; i < s.v6.length; i += 3) out.aaaa.push(s.v6[i] as string);
       if (s.srv) for (let i = 0; i < s.srv.length; i += 3) out.srv.push({ priority: 0, weight: SRV_WEIGHT, port: s.srv[i + 1] as number, target: (s.srv[i] as NameState).name });
       return out;
     };

@@ -11,3 +11,8 @@ export function ipv4Number(ip: string): number {
   }
   return n * 256 + part;
 }
+
+/** The dotted form of a 32-bit number (the inverse of `ipv4Number`). */
+export function ipv4String(n: number): string {
+  return `${Math.floor(n / 16777216) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
