@@ -23,13 +23,13 @@ export const UDP_MIN = 512;
  */
 export const UDP_MAX = 1232;
 /** Labels plus compression pointers followed in one name before it is refused (a 255-byte name has at most 127 labels). */
-export const MAX_NAME_HOPS = 128;
+const MAX_NAME_HOPS = 128;
 /**
  * Labels plus pointers followed over all the record names of one query (a normal query has one OPT
  * record, owned by the root: 1). Beyond it the query is FORMERR: a datagram packed with records
  * whose names are long pointer chains costs at most this many steps, not records × MAX_NAME_HOPS.
  */
-export const MAX_QUERY_HOPS = 1_024;
+const MAX_QUERY_HOPS = 1_024;
 export const OPT_SIZE = 11;
 
 export const FLAG_QR = 0x8000;
@@ -77,21 +77,27 @@ export class Query {
 
 const lowerScratch = Buffer.alloc(256);
 
-/** Steps `skipName` may still take: set by its caller for each message. */
-let hopsLeft = 0;
+/**
+ * The labels and pointers `skipName` may still follow in one message: each message has its own,
+ * passed along (an object, so that `skipName` spends it; it costs nothing measurable in decodeQuery).
+ */
+interface HopBudget {
+  left: number;
+}
 
 /**
  * Skip a (possibly compressed) name and check it; returns the offset after it, or -1. A pointer
  * must point before every byte of the name read so far (and past the header): pointers only go
  * backwards, so a name cannot loop, point at itself or forward, or point past the packet. At most
- * MAX_NAME_HOPS labels and pointers (and `hopsLeft` for the message), and 255 bytes once expanded.
+ * MAX_NAME_HOPS labels and pointers (and what is `left` of the message's budget, which it spends),
+ * and 255 bytes once expanded.
  */
-function skipName(buf: Buffer, pos: number): number {
+function skipName(buf: Buffer, pos: number, budget: HopBudget): number {
   let end = -1;
   let floor = pos;
   let length = 1;
   for (let hops = 0; hops < MAX_NAME_HOPS; hops++) {
-    if (--hopsLeft < 0 || pos >= buf.length) return -1;
+    if (--budget.left < 0 || pos >= buf.length) return -1;
     const len = buf[pos]!;
     if (len === 0) return end < 0 ? pos + 1 : end;
     if ((len & 0xc0) === 0xc0) {
@@ -182,10 +188,10 @@ export function decodeQuery(buf: Buffer, q: Query): DecodeStatus {
   if (answerCount !== 0 || (authorityCount !== 0 && q.qtype !== TYPE.IXFR)) return DECODE.FORMERR;
   const records = authorityCount;
   const additional = (buf[10]! << 8) | buf[11]!;
-  hopsLeft = MAX_QUERY_HOPS;
+  const budget: HopBudget = { left: MAX_QUERY_HOPS };
   for (let i = 0; i < records + additional; i++) {
     const start = pos;
-    pos = skipName(buf, pos);
+    pos = skipName(buf, pos, budget);
     if (pos < 0 || pos + 10 > n) return DECODE.FORMERR;
     const type = (buf[pos]! << 8) | buf[pos + 1]!;
     const rdlen = (buf[pos + 8]! << 8) | buf[pos + 9]!;
@@ -356,10 +362,10 @@ export function truncateReply(reply: Buffer, limit: number): Buffer | undefined 
   if (reply.length < HEADER_SIZE) return undefined;
   const counts = [reply.readUInt16BE(4), reply.readUInt16BE(6), reply.readUInt16BE(8), reply.readUInt16BE(10)] as [number, number, number, number];
   // A reply of up to 64 KiB: names are checked, but the hop budget is the message's size.
-  hopsLeft = reply.length;
+  const budget: HopBudget = { left: reply.length };
   let pos = HEADER_SIZE;
   for (let i = 0; i < counts[0]; i++) {
-    pos = skipName(reply, pos);
+    pos = skipName(reply, pos, budget);
     if (pos < 0 || pos + 4 > reply.length) return undefined;
     pos += 4;
   }
@@ -372,7 +378,7 @@ export function truncateReply(reply: Buffer, limit: number): Buffer | undefined 
   for (let section = 1; section <= 3; section++) {
     for (let i = 0; i < counts[section as 1 | 2 | 3]; i++) {
       const start = pos;
-      pos = skipName(reply, pos);
+      pos = skipName(reply, pos, budget);
       if (pos < 0 || pos + 10 > reply.length) return undefined;
       const type = reply.readUInt16BE(pos);
       const end = pos + 10 + reply.readUInt16BE(pos + 8);
