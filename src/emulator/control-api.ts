@@ -34,7 +34,11 @@ export interface ControlTarget {
   burst(appId: string, count: number, kind?: BurstKind): Promise<number>;
   fault(f: Fault): void;
   clearFaults(): void;
-  /** Serve `text` verbatim as one more element of every `GET /v2/apps` list (absurd or invalid apps); returns how many are held. */
+  /**
+   * Serve `text` verbatim (absurd or invalid apps) as one more element of every `GET /v2/apps` list
+   * (whatever its filters), and as the app of `GET /v2/apps/{id}` when it parses to an app with that
+   * id; not in `GET /v2/apps/{group}/*`, nor anywhere else. Returns how many are held.
+   */
   addRawApp(text: string): number;
   clearRawApps(): void;
   state(): JsonObject;

@@ -22,7 +22,10 @@ export interface ApiContext {
   leader: () => string | undefined;
   httpPort: () => number;
   frameworkId: string;
-  /** App JSON texts served verbatim (control API `/raw-apps`), with the id each parses to (if any). */
+  /**
+   * App JSON texts served verbatim (control API `/raw-apps`), with the id each parses to (if any):
+   * in `GET /v2/apps` and `GET /v2/apps/{id}` only (see ControlTarget.addRawApp).
+   */
   rawApps: () => readonly RawApp[];
 }
 
@@ -183,6 +186,7 @@ export class MarathonApi {
       return json(200, { tasks: store.listedTasks(appId).map((i) => taskJson(i, rec.spec.role)) });
     }
     if (rest.endsWith('/*') && method === 'GET') {
+      // The apps of a group: the raw apps are not among them (test-only; nothing needs them here).
       const group = canonicalPath(rest.slice(0, -2));
       const embeds = parseEmbeds(url.searchParams.getAll('embed'));
       for (const e of ['tasks', 'counts', 'deployments', 'lastTaskFailure']) embeds.add(e);
