@@ -81,64 +81,17 @@ export class AppListSplitter {
     let start = this.#state === CAPTURE || this.#state === IN_KEY ? 0 : -1;
     while (i < n) {
       const state = this.#state;
-      if (state === CAPTURE) {
-        // The hot loop: the bytes of an app.
-        let nest = this.#nest;
-        let inString = this.#inString;
-        let escaped = this.#escaped;
-        let end = -1;
-        for (; i < n; i++) {
-          const b = chunk[i]!;
-          if (inString) {
-            if (escaped) escaped = false;
-            else if (b === BACKSLASH) escaped = true;
-            else if (b === QUOTE) inString = false;
-          } else if (b === QUOTE) inString = true;
-          else if (b === OPEN_BRACE || b === OPEN_BRACKET) nest++;
-          else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
-            if (nest === 0) {
-              end = i;
-              break;
-            }
-            nest--;
-          } else if (b === COMMA && nest === 0) {
-            end = i;
-            break;
-          }
-        }
-        this.#nest = nest;
-        this.#inString = inString;
-        this.#escaped = escaped;
+      if (state === CAPTURE || state === IN_KEY) {
+        // Where the value (or key) ends in this chunk, if it does.
+        const end = state === CAPTURE ? this.#scanValue(chunk, i) : this.#scanKey(chunk, i);
         if (end < 0) {
           this.#parts.push(chunk.subarray(start, n));
           break;
         }
         this.#parts.push(chunk.subarray(start, end));
         start = -1;
-        this.#endCapture(chunk[end]!, end);
-        i = end + 1;
-        continue;
-      }
-      if (state === IN_KEY) {
-        let end = -1;
-        let escaped = this.#escaped;
-        for (; i < n; i++) {
-          const b = chunk[i]!;
-          if (escaped) escaped = false;
-          else if (b === BACKSLASH) escaped = true;
-          else if (b === QUOTE) {
-            end = i;
-            break;
-          }
-        }
-        this.#escaped = escaped;
-        if (end < 0) {
-          this.#parts.push(chunk.subarray(start, n));
-          break;
-        }
-        this.#parts.push(chunk.subarray(start, end));
-        start = -1;
-        this.#endKey(end);
+        if (state === CAPTURE) this.#endCapture(chunk[end]!, end);
+        else this.#endKey(end);
         i = end + 1;
         continue;
       }
@@ -200,6 +153,58 @@ export class AppListSplitter {
   end(): void {
     if (this.#state !== DONE) this.#fail('the document ends early', 0);
     if (!this.#sawApps) throw new AppListSyntaxError('the app list has no "apps" array');
+  }
+
+  /**
+   * The hot loop: the bytes of an app (or other value) from `from`. Returns where it ends (the `,`
+   * `}` or `]` outside any nesting and string), or -1 when the chunk ends first (the nesting and
+   * string state are kept for the next chunk).
+   */
+  #scanValue(chunk: Uint8Array, from: number): number {
+    let nest = this.#nest;
+    let inString = this.#inString;
+    let escaped = this.#escaped;
+    let end = -1;
+    for (let i = from; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) inString = false;
+      } else if (b === QUOTE) inString = true;
+      else if (b === OPEN_BRACE || b === OPEN_BRACKET) nest++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        if (nest === 0) {
+          end = i;
+          break;
+        }
+        nest--;
+      } else if (b === COMMA && nest === 0) {
+        end = i;
+        break;
+      }
+    }
+    this.#nest = nest;
+    this.#inString = inString;
+    this.#escaped = escaped;
+    return end;
+  }
+
+  /** Where the key being read ends (its closing quote) from `from`, or -1 when the chunk ends first. */
+  #scanKey(chunk: Uint8Array, from: number): number {
+    let escaped = this.#escaped;
+    let end = -1;
+    for (let i = from; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (escaped) escaped = false;
+      else if (b === BACKSLASH) escaped = true;
+      else if (b === QUOTE) {
+        end = i;
+        break;
+      }
+    }
+    this.#escaped = escaped;
+    return end;
   }
 
   /** Starts capturing the value whose first byte `b` is at `at` (scanned again by the capture loop); returns `at`. */
