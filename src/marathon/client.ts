@@ -260,16 +260,21 @@ export class MarathonClient {
   }
 }
 
-/** The body parsed as JSON; a PacerError once it passes `maxBytes` (the rest is not read) or when it is not JSON. */
-async function readJson(body: ResponseBody, maxBytes: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
+/** The body's chunks, up to `maxBytes` in all: past that, a PacerError (and the rest is not read). */
+async function* limited(body: ResponseBody, maxBytes: number): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
+    yield chunk;
   }
-  const text = Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The body parsed as JSON; a PacerError when it is longer than `maxBytes` or not JSON. */
+async function readJson(body: ResponseBody, maxBytes: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of limited(body, maxBytes)) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
@@ -280,13 +285,8 @@ async function readJson(body: ResponseBody, maxBytes: number): Promise<unknown> 
 /** The body streamed through an AppListSplitter into `sink`, chunk by chunk; the same limits and errors as readJson. */
 async function readAppList<T>(body: ResponseBody, maxBytes: number, sink: AppListSink<T>): Promise<T> {
   const splitter = new AppListSplitter((app) => sink.add(app));
-  let size = 0;
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      splitter.write(chunk);
-    }
+    for await (const chunk of limited(body, maxBytes)) splitter.write(chunk);
     splitter.end();
   } catch (error) {
     if (error instanceof AppListSyntaxError) throw new PacerError('PACER_ERR_MARATHON_BAD_JSON', error.message);
